@@ -1,0 +1,225 @@
+"""The command line: the only module that parses arguments, prints and picks exit codes.
+
+Exit codes (documented in the README):
+
+====  ==========================================================
+0     merge (gate-status: the gate passed for the current head)
+10    defer
+11    split
+12    error: the gate could not decide (quorum, crash, forge failure)
+13    gate-status: pending, missing or stale
+2     usage or configuration mistake
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .changeset import ChangeSet, parse_unified_diff
+from .config import Config, load_config
+from .errors import InputError, ReviewgateError, UserError, redact
+from .record import Record, load_record
+from .render import render_decision, render_seat
+
+EXIT_FOR = {"merge": 0, "defer": 10, "split": 11, "error": 12}
+EXIT_USAGE = 2
+EXIT_ERROR = 12
+EXIT_NOT_PASSED = 13
+
+
+def _err(message: str) -> None:
+    print(f"reviewgate: {redact(message)}", file=sys.stderr)
+
+
+# --- input ----------------------------------------------------------------------------------
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
+    except FileNotFoundError:
+        raise InputError("git is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        raise InputError(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from None
+    return out.stdout
+
+
+def change_from_git(spec: str) -> ChangeSet:
+    """A change set from a local git range ``BASE..HEAD`` (or ``BASE...HEAD``: from the merge
+    base). Title and body come from HEAD's commit message."""
+    if "..." in spec:
+        base, head = spec.split("...", 1)
+        base = _git("merge-base", base, head or "HEAD").strip()
+    elif ".." in spec:
+        base, head = spec.split("..", 1)
+    else:
+        raise InputError(f"--git expects BASE..HEAD, got {spec!r}")
+    head = head or "HEAD"
+    base_sha = _git("rev-parse", "--verify", f"{base}^{{commit}}").strip()
+    head_sha = _git("rev-parse", "--verify", f"{head}^{{commit}}").strip()
+    diff = _git("diff", "--no-color", "--no-ext-diff", base_sha, head_sha)
+    title = _git("log", "-1", "--format=%s", head_sha).strip()
+    body = _git("log", "-1", "--format=%b", head_sha).strip()
+    return ChangeSet(title=title, body=body, diff=diff, files=parse_unified_diff(diff),
+                     base_sha=base_sha, head_sha=head_sha, source=f"git {spec}")
+
+
+def change_from_diff(path: str) -> ChangeSet:
+    """A change set from a unified diff file (``-``: standard input)."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read diff {path}: {exc.strerror}") from None
+    files = parse_unified_diff(text)
+    if not files:
+        raise InputError(f"{path} contains no unified diff (no '--- '/'+++ ' or 'diff --git' "
+                         "file headers)")
+    return ChangeSet(diff=text, files=files, source=f"diff {path}")
+
+
+# --- output -----------------------------------------------------------------------------------
+
+def _markdown(record: Record) -> str:
+    parts = [render_decision(record)]
+    parts += [render_seat(record, seat.name) for seat in record.config.profile.seats]
+    return "\n\n---\n\n".join(p.strip() for p in parts) + "\n"
+
+
+def _emit(record: Record, fmt: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(record.dump(), encoding="utf-8")
+    if fmt == "json":
+        sys.stdout.write(record.dump())
+    else:
+        text = _markdown(record)
+        if sys.stdout.isatty():
+            from rich.console import Console
+            from rich.markdown import Markdown
+            Console().print(Markdown(text))
+        else:
+            sys.stdout.write(text)
+    _actions_outputs(record)
+
+
+def _actions_outputs(record: Record) -> None:
+    """In Actions: the decision comment to the step summary, ``decision=`` to the outputs."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(render_decision(record) + "\n")
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as fh:
+            fh.write(f"decision={record.decision.decision}\nstate={record.decision.state}\n")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """``reviewgate review``: review a diff or git range and print the decision."""
+    from .gate import replay_record, review_change
+    from .progress import progress_printer
+
+    if args.replay:
+        record = load_record(args.replay)
+        with progress_printer(record.config.profile) as on_progress:
+            result = replay_record(record, source=args.replay, on_progress=on_progress)
+    else:
+        config = _load(args)
+        if args.diff and args.git:
+            raise UserError("use either --diff or --git, not both")
+        change = change_from_diff(args.diff) if args.diff else change_from_git(args.git
+                                                                               or "HEAD~1..HEAD")
+        if args.title is not None:
+            change.title = args.title
+        if args.body_file:
+            try:
+                change.body = Path(args.body_file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot read {args.body_file}: {exc.strerror}") from None
+        elif args.body is not None:
+            change.body = args.body
+        name, profile = config.profile(args.profile)
+        if profile.notice:
+            print(f"note: {profile.notice}", file=sys.stderr)
+        with progress_printer(profile) as on_progress:
+            result = review_change(change, config=config, profile_name=name,
+                                   on_progress=on_progress)
+    _emit(result, args.format, args.out)
+    return EXIT_FOR[result.decision.decision]
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """``reviewgate config check``: the effective configuration and which keys are present."""
+    from .progress import print_config
+
+    config = _load(args)
+    name, profile = config.profile(args.profile)
+    missing = print_config(config, name, profile)
+    return EXIT_USAGE if missing else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="reviewgate", description="Multi-model ensemble pull-request review gate.")
+    parser.add_argument("--version", action="version", version=f"reviewgate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    review = sub.add_parser("review", help="review a diff or git range and decide")
+    src = review.add_argument_group("input (default: --git HEAD~1..HEAD)")
+    src.add_argument("--diff", metavar="FILE", help="a unified diff file; - reads stdin")
+    src.add_argument("--git", metavar="BASE..HEAD", help="a range of the local repository")
+    src.add_argument("--replay", metavar="DECISION_JSON",
+                     help="reproduce a recorded run from its decision.json (no model calls)")
+    review.add_argument("--title", help="pull request title")
+    review.add_argument("--body", help="pull request description")
+    review.add_argument("--body-file", metavar="FILE", help="read the description from FILE")
+    review.add_argument("--profile", help="profile name (default: the config's default)")
+    review.add_argument("--config", metavar="PATH", help="reviewgate.toml or pyproject.toml")
+    review.add_argument("--out", metavar="FILE", help="write decision.json here")
+    review.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    review.set_defaults(func=cmd_review)
+
+    config = sub.add_parser("config", help="inspect the configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="effective configuration and credentials")
+    check.add_argument("--config", metavar="PATH")
+    check.add_argument("--profile")
+    check.set_defaults(func=cmd_config_check)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run one subcommand and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except ReviewgateError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Configuration: profiles of seats, hats and the decision policy, loaded from TOML.
+
+Sources, first found wins: an explicit ``--config PATH``; ``reviewgate.toml`` in the repository
+root (the working directory); ``[tool.reviewgate]`` in ``pyproject.toml``. With none of them the
+built-in ``local`` profile runs (the embedded offline model in three seats).
+
+Units: ``timeout_s`` seconds, ``max_output_tokens`` / ``context_window`` tokens, prices in USD per
+million tokens. Imports: stdlib and pydantic only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+__all__ = [
+    "Config",
+    "GateConfig",
+    "Policy",
+    "Profile",
+    "ProviderName",
+    "SeatConfig",
+    "load_config",
+]
+
+ProviderName = Literal["anthropic", "openai", "openai-compatible", "ollama", "local", "replay"]
+
+#: The env var a seat reads its key from when ``api_key_env`` is not set; None: no key needed.
+DEFAULT_KEY_ENV: dict[str, str | None] = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "openai-compatible": None,
+    "ollama": None,
+    "local": None,
+    "replay": None,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeatConfig(_Strict):
+    """One model endpoint.
+
+    ``api_key_env`` names the env var holding the key (never the key itself). ``seed`` is sent
+    where the provider supports it (the local profile uses three seeds for three seats).
+    ``structured_output`` picks how the schema is requested from an OpenAI-compatible server:
+    ``json_schema`` (OpenAI, vLLM), ``json_object`` (llama.cpp's Python server), ``none``.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    provider: ProviderName
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_output_tokens: int = Field(default=2048, gt=0)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    context_window: int = Field(default=32768, gt=512)
+    seed: int | None = None
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    price_in_per_mtok: float = Field(default=0.0, ge=0)
+    price_out_per_mtok: float = Field(default=0.0, ge=0)
+
+    @property
+    def key_env(self) -> str | None:
+        """The env var this seat reads its key from, or None when it needs none."""
+        return self.api_key_env or DEFAULT_KEY_ENV[self.provider]
+
+
+class Policy(_Strict):
+    """The decision policy (DESIGN.md section 4); every field is a default that can be changed.
+
+    ``blockers``: ``any`` means one blocker from any non-abstaining ballot defers; ``corroborated``
+    means only blockers raised by two or more ballots defer (single-reviewer blockers become
+    operator questions).
+    """
+
+    quorum: int = Field(default=2, ge=1)
+    blockers: Literal["any", "corroborated"] = "any"
+    split_max_changed_lines: int = Field(default=400, ge=1)
+    split_max_files: int = Field(default=10, ge=1)
+    split_votes: int = Field(default=2, ge=1)
+    size_exclude: list[str] = Field(default_factory=lambda: [
+        "*.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "uv.lock",
+        "Cargo.lock", "go.sum", "*.min.js", "*.min.css", "*.pb.go", "*_pb2.py", "*.snap",
+        "vendor/*", "dist/*",
+    ])
+
+
+class Profile(_Strict):
+    """A named ensemble: seats x hats and the policy."""
+
+    seats: list[SeatConfig] = Field(min_length=1)
+    hats: list[str] = Field(default_factory=lambda: ["tech", "product"], min_length=1)
+    policy: Policy = Field(default_factory=Policy)
+    notice: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Profile:
+        names = [s.name for s in self.seats]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"seat names must be unique; repeated: {', '.join(dupes)}")
+        if len(set(self.hats)) != len(self.hats):
+            raise ValueError("hat names must be unique")
+        return self
+
+
+class GateConfig(_Strict):
+    """Forge-side settings: the commit status context, labels and the history kept in comments."""
+
+    context: str = "reviewgate/quality-gate"
+    labels: dict[str, str] = Field(default_factory=dict)
+    history_rounds: int = Field(default=10, ge=1)
+    bot_login: str | None = None
+
+
+LOCAL_NOTICE = (
+    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running in-process. "
+    "It is NOT a real review. Configure real seats in reviewgate.toml (see the README, "
+    "'Configuration'), then run `reviewgate config check`."
+)
+
+
+def builtin_local_profile() -> Profile:
+    """Three seats of the embedded Gemma 3 270M model with seeds 1, 2, 3."""
+    seats = [
+        SeatConfig(name=f"gemma-{seed}", provider="local", model="gemma3-270m-q4_k_m",
+                   seed=seed, timeout_s=180.0, max_output_tokens=700, temperature=0.7,
+                   context_window=8192)
+        for seed in (1, 2, 3)
+    ]
+    return Profile(seats=seats, notice=LOCAL_NOTICE)
+
+
+class Config(_Strict):
+    """The whole configuration file.
+
+    ``personas_dir`` / ``templates_dir`` override the shipped personas and templates (paths are
+    relative to the file that sets them). ``source`` records where the configuration came from.
+    """
+
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    personas_dir: Path | None = None
+    templates_dir: Path | None = None
+    gate: GateConfig = Field(default_factory=GateConfig)
+    source: str = "built-in defaults"
+
+    def profile(self, name: str | None) -> tuple[str, Profile]:
+        """Resolve a profile by name; None picks ``default_profile``, else the only/first one.
+
+        Raises:
+            ConfigError: the name is not a configured profile.
+        """
+        profiles = {"local": builtin_local_profile(), **self.profiles}
+        chosen = name or self.default_profile or (next(iter(self.profiles)) if self.profiles
+                                                  else "local")
+        if chosen not in profiles:
+            raise ConfigError(f"unknown profile {chosen!r}; configured: "
+                              f"{', '.join(sorted(profiles))} (from {self.source})")
+        return chosen, profiles[chosen]
+
+    def digest(self, profile: str) -> str:
+        """sha256 of the resolved profile (seats, hats, policy): identifies the configuration."""
+        _, prof = self.profile(profile)
+        data = json.dumps(prof.model_dump(mode="json"), sort_keys=True)
+        return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+
+
+def _format_errors(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return f"invalid configuration in {where}:\n" + "\n".join(lines)
+
+
+def _validate(data: dict, where: str, base: Path) -> Config:
+    try:
+        config = Config.model_validate({**data, "source": where})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where)) from None
+    for attr in ("personas_dir", "templates_dir"):
+        value = getattr(config, attr)
+        if value is not None and not value.is_absolute():
+            setattr(config, attr, (base / value).resolve())
+    return config
+
+
+def load_config(path: str | os.PathLike | None = None, *, root: Path | None = None) -> Config:
+    """Load and validate the configuration.
+
+    Args:
+        path: an explicit file (``reviewgate.toml`` shape, or a ``pyproject.toml`` whose
+            ``[tool.reviewgate]`` table is read).
+        root: where to look for ``reviewgate.toml`` / ``pyproject.toml``; default: the cwd.
+
+    Raises:
+        ConfigError: the file is missing (explicit path), is not TOML, or fails validation; the
+            message names the file and each bad key.
+    """
+    root = root or Path.cwd()
+    candidates: list[Path]
+    if path is not None:
+        candidates = [Path(path)]
+        if not candidates[0].is_file():
+            raise ConfigError(f"configuration file not found: {path}")
+    else:
+        candidates = [root / "reviewgate.toml", root / "pyproject.toml"]
+    for file in candidates:
+        if not file.is_file():
+            continue
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        if file.name == "pyproject.toml":
+            table = data.get("tool", {}).get("reviewgate")
+            if table is None:
+                if path is not None:
+                    raise ConfigError(f"{file} has no [tool.reviewgate] table")
+                continue
+            return _validate(table, f"{file} [tool.reviewgate]", file.parent)
+        return _validate(data, str(file), file.parent)
+    return Config()

@@ -1,0 +1,137 @@
+"""One review run end to end: change set -> context pack -> ballots -> decision -> record.
+
+:func:`review_change` is what ``reviewgate review`` and ``reviewgate canary`` call; it knows
+nothing about argument parsing, printing or forges. :func:`replay_record` reproduces a recorded
+run from its ``decision.json`` without calling any model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Callable
+
+from . import __version__
+from .changeset import ChangeSet
+from .config import Config, Profile
+from .context import ContextPack, build_context, estimate_tokens
+from .decision import decide
+from .prompts import Prompter
+from .providers import Provider
+from .providers.replay import ReplayProvider
+from .record import ConfigRecord, InputRecord, Record, Usage
+from .review import Progress, run_review
+
+__all__ = ["diff_budget", "replay_record", "review_change"]
+
+#: Share of the computed diff budget actually used, against tokenizer estimate error.
+BUDGET_SAFETY = 0.85
+
+
+def diff_budget(profile: Profile, change: ChangeSet, prompter: Prompter) -> int:
+    """Tokens the diff may take: the smallest seat's context window, minus its output
+    allowance and the rest of the prompt (rendered with an empty diff), times
+    :data:`BUDGET_SAFETY`. Every seat sees the same pack. At least 256 tokens."""
+    empty = build_context(change.model_copy(update={"diff": "", "files": []}),
+                          budget_tokens=0, exclude=[])
+    empty.files = [f for f in build_context(change, budget_tokens=0, exclude=[]).files]
+    overhead = max(sum(estimate_tokens(m["content"]) for m in prompter.review_messages(empty, h))
+                   for h in profile.hats)
+    room = min(seat.context_window - seat.max_output_tokens for seat in profile.seats)
+    return max(256, int((room - overhead) * BUDGET_SAFETY))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+async def _review(profile: Profile, pack: ContextPack, prompter: Prompter,
+                  providers: dict[str, Provider] | None,
+                  on_progress: Callable[[Progress], None] | None):
+    return await run_review(profile, pack, prompter, providers=providers,
+                            on_progress=on_progress)
+
+
+def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profile,
+            pack: ContextPack, ballots, wall_s: float, replayed_from: str | None = None,
+            input_record: InputRecord | None = None) -> Record:
+    changed_lines, changed_files = change.size(profile.policy.size_exclude)
+    if input_record is not None:
+        changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
+    decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
+                      changed_files=changed_files)
+    usage = Usage(tokens_in=sum(b.tokens_in for b in ballots),
+                  tokens_out=sum(b.tokens_out for b in ballots),
+                  cost_usd=round(sum(b.cost_usd for b in ballots), 6), wall_s=round(wall_s, 3))
+    return Record(
+        tool=f"reviewgate {__version__}", created_at=_now(), replayed_from=replayed_from,
+        input=input_record or InputRecord.of(
+            change, changed_lines=changed_lines, changed_files=changed_files,
+            omitted=pack.omitted, cut=pack.cut, budget_tokens=pack.budget_tokens,
+            diff_tokens=pack.diff_tokens),
+        config=ConfigRecord(profile_name=profile_name, digest=config.digest(profile_name),
+                            source=config.source, profile=profile),
+        ballots=ballots, decision=decision, usage=usage)
+
+
+def review_change(change: ChangeSet, *, config: Config, profile_name: str | None = None,
+                  prompter: Prompter | None = None,
+                  providers: dict[str, Provider] | None = None,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  norms: str = "") -> Record:
+    """Review ``change`` with a profile of ``config`` and return the full record.
+
+    Args:
+        change: the parsed change set.
+        config: the loaded configuration.
+        profile_name: the profile to run (None: the configuration's default).
+        prompter: renders prompts (default: shipped templates, overridden by the config's dirs).
+        providers: seat name -> provider instead of building them (tests).
+        on_progress: receives ballot progress events.
+        norms: repository review norms to show reviewers.
+
+    Raises:
+        ConfigError: unknown profile, missing persona or template.
+        UserError: a setup mistake no ballot survives (e.g. the local extra is missing).
+    """
+    name, profile = config.profile(profile_name)
+    prompter = prompter or Prompter(templates_dir=config.templates_dir,
+                                    personas_dir=config.personas_dir)
+    for hat in profile.hats:
+        prompter.persona(hat)  # fail early on a missing persona
+    pack = build_context(change, budget_tokens=diff_budget(profile, change, prompter),
+                         exclude=profile.policy.size_exclude, norms=norms)
+    started = time.monotonic()
+    ballots = asyncio.run(_review(profile, pack, prompter, providers, on_progress))
+    return _record(change, config, name, profile, pack, ballots, time.monotonic() - started)
+
+
+class _ReplayPrompter(Prompter):
+    """Replayed answers do not depend on the prompt: hats need no persona file."""
+
+    def persona(self, hat: str) -> str:
+        return ""
+
+
+def replay_record(record: Record, *, source: str,
+                  on_progress: Callable[[Progress], None] | None = None) -> Record:
+    """Re-run the decision of ``record`` from its stored raw answers (no model is called).
+
+    The recorded profile, input size and answers go through the same extraction and decision
+    code as a live run, so the decision is the same.
+    """
+    profile = record.config.profile
+    providers: dict[str, Provider] = {
+        seat.name: ReplayProvider(seat, [b for b in record.ballots if b.seat == seat.name])
+        for seat in profile.seats}
+    change = ChangeSet(title=record.input.title, source=record.input.source,
+                       head_sha=record.input.head_sha, base_sha=record.input.base_sha)
+    prompter = _ReplayPrompter()
+    pack = build_context(change, budget_tokens=record.input.budget_tokens, exclude=[])
+    started = time.monotonic()
+    ballots = asyncio.run(_review(profile, pack, prompter, providers, on_progress))
+    config = Config(profiles={record.config.profile_name: profile}, source=record.config.source)
+    out = _record(change, config, record.config.profile_name, profile, pack, ballots,
+                  time.monotonic() - started, replayed_from=source, input_record=record.input)
+    return out

@@ -1,0 +1,108 @@
+"""Terminal output for the CLI edge: live ballot progress and the configuration report.
+
+On a terminal, progress is a live seats x hats table (rich); elsewhere (CI logs) one line per
+finished ballot goes to standard error. Only :mod:`reviewgate.cli` uses this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .config import Config, Profile
+from .review import Progress
+
+__all__ = ["print_config", "progress_printer"]
+
+_BADGE = {"OK": "[green]✅ OK[/]", "NOT_OK": "[red]❌ NOT_OK[/]", "ABSTAIN": "[yellow]⚪ ABSTAIN[/]"}
+
+
+def _cell(event: Progress | None) -> str:
+    if event is None:
+        return "[dim]queued[/]"
+    if event.state == "running" or event.ballot is None:
+        return "[cyan]running…[/]"
+    b = event.ballot
+    conf = f" {b.verdict.confidence:.2f}" if b.verdict else ""
+    return f"{_BADGE[b.vote]}{conf} [dim]{b.latency_s:.1f} s[/]"
+
+
+def _table(profile: Profile, state: dict[tuple[str, str], Progress]) -> Table:
+    table = Table(title="reviewgate ballots", show_lines=False)
+    table.add_column("seat")
+    for hat in profile.hats:
+        table.add_column(hat)
+    for seat in profile.seats:
+        table.add_row(f"{seat.name} [dim]{seat.provider}[/]",
+                      *(_cell(state.get((seat.name, hat))) for hat in profile.hats))
+    return table
+
+
+@contextlib.contextmanager
+def progress_printer(profile: Profile) -> Iterator[Callable[[Progress], None]]:
+    """Yield a progress callback for :func:`reviewgate.gate.review_change`."""
+    console = Console(stderr=True)
+    state: dict[tuple[str, str], Progress] = {}
+    if console.is_terminal and not os.environ.get("CI"):
+        with Live(_table(profile, state), console=console, refresh_per_second=4,
+                  transient=False) as live:
+            def update(event: Progress) -> None:
+                state[(event.seat, event.hat)] = event
+                live.update(_table(profile, state))
+            yield update
+        return
+
+    total = len(profile.seats) * len(profile.hats)
+
+    def line(event: Progress) -> None:
+        if event.state != "done" or event.ballot is None:
+            return
+        state[(event.seat, event.hat)] = event
+        b = event.ballot
+        detail = f"confidence {b.verdict.confidence:.2f}" if b.verdict else (b.error or "")
+        print(f"[{len(state)}/{total}] {b.hat}-{b.seat}: {b.vote} ({detail}) "
+              f"{b.latency_s:.1f} s", file=sys.stderr, flush=True)
+    yield line
+
+
+def print_config(config: Config, name: str, profile: Profile) -> list[str]:
+    """Print the effective configuration; return the missing credential variable names."""
+    console = Console()
+    console.print(f"configuration: {config.source}")
+    console.print(f"profile: {name} (hats: {', '.join(profile.hats)})")
+    if profile.notice:
+        console.print(f"[yellow]note:[/] {profile.notice}")
+    table = Table()
+    for col in ("seat", "provider", "model", "base URL", "credential", "timeout s",
+                "max out tokens", "context tokens"):
+        table.add_column(col)
+    missing: list[str] = []
+    for seat in profile.seats:
+        env = seat.key_env
+        if env is None:
+            cred = "none needed"
+        elif os.environ.get(env, "").strip():
+            cred = f"[green]{env} present[/]"
+        else:
+            cred = f"[red]{env} missing[/]"
+            missing.append(env)
+        table.add_row(seat.name, seat.provider, seat.model, seat.base_url or "default", cred,
+                      f"{seat.timeout_s:g}", str(seat.max_output_tokens),
+                      str(seat.context_window))
+    console.print(table)
+    p = profile.policy
+    console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
+                  f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "
+                  f"{p.split_votes} split votes")
+    if missing:
+        console.print(f"[red]missing:[/] {', '.join(sorted(set(missing)))}: those seats will "
+                      "abstain")
+    else:
+        console.print("all credentials present")
+    return missing

@@ -1,0 +1,74 @@
+"""Anthropic Messages API with native structured output.
+
+Request: ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
+"Structured outputs"; SDK type ``anthropic.types.OutputConfigParam``). The system message goes in
+the top-level ``system`` field. ``stop_reason`` ``max_tokens`` means the output was cut;
+``refusal`` means the model declined. The SDK runs on httpx2; its retries are off.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import anthropic
+
+from ..config import SeatConfig
+from ..errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from .base import Completion, RemoteProvider, parse_retry_after, resolve_key
+
+__all__ = ["AnthropicProvider"]
+
+
+class AnthropicProvider(RemoteProvider):
+    """One seat on the Anthropic API (``ANTHROPIC_API_KEY`` unless the seat names another).
+
+    Args:
+        seat: the seat's configuration.
+        client: an injected ``anthropic.AsyncAnthropic``; built from the seat when None.
+
+    Raises:
+        MissingCredentials: the key variable is unset.
+    """
+
+    name: ClassVar[str] = "anthropic"
+    #: Anthropic structured outputs do not take numeric or length bounds.
+    schema_dialect: ClassVar[str] = "strict"
+
+    def __init__(self, seat: SeatConfig, client: anthropic.AsyncAnthropic | None = None):
+        self.seat = seat
+        key = resolve_key(seat)
+        self.client = client or anthropic.AsyncAnthropic(
+            api_key=key, base_url=seat.base_url, max_retries=0, timeout=seat.timeout_s)
+
+    async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
+                       timeout_s: float, hat: str = "") -> Completion:
+        """One message; maps SDK errors to :mod:`reviewgate.errors` (see base)."""
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        chat = [m for m in messages if m["role"] != "system"]
+        kwargs: dict[str, Any] = {
+            "model": self.seat.model, "max_tokens": self.seat.max_output_tokens,
+            "messages": chat, "temperature": self.seat.temperature, "timeout": timeout_s,
+            "output_config": {"format": {"type": "json_schema", "schema": schema}},
+        }
+        if system:
+            kwargs["system"] = system
+        try:
+            response = await self.client.messages.create(**kwargs)
+        except anthropic.APITimeoutError:
+            raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
+        except anthropic.APIConnectionError as exc:
+            raise ProviderConnectionError(f"cannot connect: {exc}") from None
+        except anthropic.APIStatusError as exc:
+            raise ProviderHTTPError(exc.status_code, exc.response.text,
+                                    parse_retry_after(exc.response.headers)) from None
+        text = "".join(getattr(block, "text", "") for block in response.content
+                       if getattr(block, "type", "") == "text")
+        usage = response.usage
+        tokens_in = (usage.input_tokens or 0) + (getattr(usage, "cache_read_input_tokens", 0)
+                                                 or 0) if usage else 0
+        tokens_out = usage.output_tokens if usage else 0
+        if response.stop_reason == "refusal":
+            return Completion(text=text, finish="refusal", tokens_in=tokens_in,
+                              tokens_out=tokens_out, refusal=text or "refused")
+        finish = "length" if response.stop_reason == "max_tokens" else "stop"
+        return Completion(text=text, finish=finish, tokens_in=tokens_in, tokens_out=tokens_out)

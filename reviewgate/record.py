@@ -1,0 +1,118 @@
+"""``decision.json``: the complete, replayable record of one run.
+
+It holds a schema version, hashes of the input and of the configuration, the resolved profile
+(seat settings and the names of key variables, never their values), every ballot (raw answers,
+usage, latency, error) and the decision with its reasons. ``reviewgate review --replay FILE``
+reads it back. Imports: stdlib, pydantic and the leaf modules only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .changeset import ChangeSet
+from .config import Profile
+from .context import FileLine
+from .decision import Decision
+from .errors import InputError
+from .verdict import Ballot
+
+__all__ = ["SCHEMA_VERSION", "InputRecord", "Record", "Usage", "load_record"]
+
+#: Bumped when a field changes meaning or goes away.
+SCHEMA_VERSION = 1
+
+
+class InputRecord(BaseModel):
+    """What was reviewed: source, title, SHAs, the input hash and the size of the change."""
+
+    source: str
+    title: str
+    head_sha: str | None = None
+    base_sha: str | None = None
+    digest: str
+    files: list[FileLine]
+    added: int
+    removed: int
+    changed_lines: int
+    changed_files: int
+    omitted: list[str] = Field(default_factory=list)
+    cut: list[str] = Field(default_factory=list)
+    budget_tokens: int = 0
+    diff_tokens: int = 0
+
+    @classmethod
+    def of(cls, change: ChangeSet, *, changed_lines: int, changed_files: int,
+           omitted: list[str], cut: list[str], budget_tokens: int,
+           diff_tokens: int) -> InputRecord:
+        """Summarise a change set (the diff itself is not stored, only its hash)."""
+        return cls(source=change.source, title=change.title, head_sha=change.head_sha,
+                   base_sha=change.base_sha, digest=change.digest(),
+                   files=[FileLine(path=f.path, status=f.status, added=f.added,
+                                   removed=f.removed) for f in change.files],
+                   added=change.added, removed=change.removed, changed_lines=changed_lines,
+                   changed_files=changed_files, omitted=omitted, cut=cut,
+                   budget_tokens=budget_tokens, diff_tokens=diff_tokens)
+
+
+class ConfigRecord(BaseModel):
+    """The profile that ran, its hash and where the configuration came from."""
+
+    profile_name: str
+    digest: str
+    source: str
+    profile: Profile
+
+
+class Usage(BaseModel):
+    """Totals over all ballots: tokens, USD, and the run's wall time in seconds."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+
+
+class Record(BaseModel):
+    """The whole ``decision.json``."""
+
+    schema_version: int = SCHEMA_VERSION
+    tool: str
+    created_at: str
+    replayed_from: str | None = None
+    input: InputRecord
+    config: ConfigRecord
+    ballots: list[Ballot]
+    decision: Decision
+    usage: Usage
+
+    def dump(self) -> str:
+        """Pretty JSON text with a trailing newline."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_record(path: str | Path) -> Record:
+    """Read a ``decision.json``.
+
+    Raises:
+        InputError: the file is missing, not JSON, of another schema version or malformed.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not JSON: {exc}") from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise InputError(f"{path}: schema_version {version!r} is not supported "
+                         f"(this reviewgate reads {SCHEMA_VERSION})")
+    try:
+        return Record.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path}: not a valid decision record: {loc}: {first['msg']}") from None

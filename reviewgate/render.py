@@ -1,0 +1,89 @@
+"""Comments, status descriptions and summaries, rendered from ``templates/*.j2``.
+
+Model output is untrusted: before it reaches a comment, HTML comments (and so any text that looks
+like our hidden markers) are removed, ``@`` mentions are defused and table cells are escaped.
+No network imports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .prompts import Prompter
+from .record import Record
+from .verdict import Ballot
+
+__all__ = ["DECISION_MARKER", "Round", "render_decision", "render_seat", "seat_marker",
+           "sanitize", "status_description"]
+
+#: Hidden marker of the decision comment (with the bot's login, how the gate finds its comment).
+DECISION_MARKER = "<!-- reviewgate:decision -->"
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
+_MARKERISH = re.compile(r"reviewgate:(decision|seat)", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+#: Commit status descriptions longer than this are cut (GitHub rejects > 140 characters).
+STATUS_DESCRIPTION_MAX = 140
+
+
+def seat_marker(seat: str) -> str:
+    """Hidden marker of one seat's comment."""
+    return f"<!-- reviewgate:seat:{seat} -->"
+
+
+def sanitize(text: str | None, *, cell: bool = False) -> str:
+    """Make model text safe to embed: no HTML comments or markers, no pings; ``cell`` also
+    escapes ``|`` and folds newlines for a Markdown table cell."""
+    text = _HTML_COMMENT.sub("", text or "")
+    text = _MARKERISH.sub("reviewgate-\\1", text)
+    text = _MENTION.sub("@\u200b", text)
+    if cell:
+        text = " ".join(text.split()).replace("|", "\\|")
+    return text.strip()
+
+
+@dataclass
+class Round:
+    """One row of the decision comment's history: a past or current round."""
+
+    head_sha: str
+    decision: str
+    tallies: str
+    fired_by: str
+    at: str
+
+
+def _prompter(prompter: Prompter | None) -> Prompter:
+    return prompter or Prompter()
+
+
+def _ballot_map(record: Record) -> dict[tuple[str, str], Ballot]:
+    return {(b.seat, b.hat): b for b in record.ballots}
+
+
+def render_seat(record: Record, seat: str, prompter: Prompter | None = None) -> str:
+    """The comment for one seat: both hats' vote, confidence, risks and opportunities."""
+    ballots = [b for b in record.ballots if b.seat == seat]
+    hats = record.config.profile.hats
+    ballots.sort(key=lambda b: hats.index(b.hat) if b.hat in hats else len(hats))
+    return _prompter(prompter).render("seat_comment.md.j2", marker=seat_marker(seat), seat=seat,
+                                      ballots=ballots, hats=hats, s=sanitize, record=record)
+
+
+def render_decision(record: Record, prompter: Prompter | None = None, *,
+                    history: list[Round] | None = None) -> str:
+    """The decision comment: status, action, tallies, the seats x hats matrix, findings,
+    dissents, operator decisions, per-seat evidence, usage and cost, and the round history."""
+    profile = record.config.profile
+    return _prompter(prompter).render(
+        "decision_comment.md.j2", marker=DECISION_MARKER, record=record, d=record.decision,
+        seats=[s.name for s in profile.seats], hats=profile.hats, cell=_ballot_map(record),
+        notice=profile.notice, history=history or [], s=sanitize)
+
+
+def status_description(record: Record, prompter: Prompter | None = None, *,
+                       stale: bool = False) -> str:
+    """The commit status description: decision and tallies, at most 140 characters."""
+    text = _prompter(prompter).render("status.j2", d=record.decision, stale=stale).strip()
+    text = " ".join(text.split())
+    return text if len(text) <= STATUS_DESCRIPTION_MAX else text[: STATUS_DESCRIPTION_MAX - 1] + "…"

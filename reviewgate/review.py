@@ -1,0 +1,195 @@
+"""The fan-out: every (seat, hat) ballot runs concurrently, each within its seat's timeout.
+
+One retry policy for every provider (tenacity; the SDKs' own retries are off): HTTP 408, 409, 429,
+5xx and 529, connection errors and timeouts are retried with exponential backoff and jitter, or
+after the server's ``retry-after(-ms)`` when it sends one; 400/401/403/404/413/422 and refusals are
+never retried. An answer that is not a valid verdict gets one re-ask carrying the validation
+errors. A ballot's ``timeout_s`` bounds all of it (attempts, waits, re-ask), measured from when
+the seat can start (an in-process model runs one ballot at a time). Whatever goes wrong, the
+ballot becomes ABSTAIN with the reason and the raw text it got; one seat never crashes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt,
+                      wait_exponential_jitter)
+
+from .config import Profile, SeatConfig
+from .context import ContextPack
+from .errors import ProviderError, ProviderHTTPError, ProviderTimeout, redact
+from .prompts import Prompter
+from .providers import Provider, make_provider
+from .providers.base import Completion
+from .verdict import Answer, Ballot, ExtractionError, extract_verdict, verdict_schema
+
+__all__ = ["Progress", "run_review"]
+
+_backoff = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
+#: Longest ``retry-after`` honoured, in seconds; longer waits are capped (the timeout still rules).
+MAX_RETRY_AFTER_S = 60.0
+
+
+@dataclass
+class Progress:
+    """A progress event: ``state`` is ``running`` or ``done`` (then ``ballot`` is set)."""
+
+    seat: str
+    hat: str
+    state: str
+    ballot: Ballot | None = None
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ProviderError) and exc.retryable
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, ProviderHTTPError) and exc.retry_after is not None:
+        return min(exc.retry_after, MAX_RETRY_AFTER_S)
+    return _backoff(state)
+
+
+class _Ballot:
+    """Mutable state of one ballot while it runs."""
+
+    def __init__(self, seat: SeatConfig, hat: str, provider_name: str):
+        self.seat, self.hat = seat, hat
+        self.answers: list[Answer] = []
+        self.attempts = 0
+        self.provider_name = provider_name
+
+    def finish(self, started: float, *, vote: str = "ABSTAIN", verdict=None,
+               error: str | None = None) -> Ballot:
+        tokens_in = sum(a.tokens_in for a in self.answers)
+        tokens_out = sum(a.tokens_out for a in self.answers)
+        cost = (tokens_in * self.seat.price_in_per_mtok
+                + tokens_out * self.seat.price_out_per_mtok) / 1_000_000
+        return Ballot(seat=self.seat.name, hat=self.hat, provider=self.provider_name,
+                      model=self.seat.model, vote=vote, verdict=verdict,
+                      raw=self.answers[-1].text if self.answers else "", answers=self.answers,
+                      error=redact(error) if error else None, tokens_in=tokens_in,
+                      tokens_out=tokens_out, latency_s=round(time.monotonic() - started, 3),
+                      attempts=self.attempts, cost_usd=round(cost, 6))
+
+
+async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str]],
+                deadline: float) -> Completion:
+    schema = verdict_schema(getattr(provider, "schema_dialect", "full"))
+    retrying = AsyncRetrying(stop=stop_after_attempt(state.seat.max_attempts),
+                             retry=retry_if_exception(_retryable), wait=_wait, reraise=True)
+    completion: Completion | None = None
+    async for attempt in retrying:
+        with attempt:
+            state.attempts += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderTimeout("deadline passed")
+            completion = await provider.complete(messages, schema=schema, timeout_s=remaining,
+                                                 hat=state.hat)
+    assert completion is not None
+    state.answers.append(Answer(text=completion.text, finish=completion.finish,
+                                tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                                refusal=completion.refusal))
+    return completion
+
+
+def _unusable(completion: Completion, seat: SeatConfig) -> str | None:
+    if completion.finish == "length":
+        return f"output cut at the token limit ({seat.max_output_tokens} tokens)"
+    if completion.finish == "refusal":
+        return f"refused: {completion.refusal[:200]}"
+    return None
+
+
+async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: ContextPack,
+                      prompter: Prompter, on_start: Callable[[], None]) -> Ballot:
+    state = _Ballot(seat, hat, getattr(provider, "name", seat.provider))
+    async with provider.slot():
+        on_start()
+        started = time.monotonic()
+        deadline = started + seat.timeout_s
+        try:
+            async with asyncio.timeout(seat.timeout_s):
+                messages = prompter.review_messages(pack, hat)
+                completion = await _call(provider, state, messages, deadline)
+                if reason := _unusable(completion, seat):
+                    return state.finish(started, error=reason)
+                try:
+                    verdict = extract_verdict(completion.text)
+                except ExtractionError as first:
+                    again = prompter.reask_messages(messages, completion.text, first.errors)
+                    completion = await _call(provider, state, again, deadline)
+                    if reason := _unusable(completion, seat):
+                        return state.finish(started, error=reason)
+                    try:
+                        verdict = extract_verdict(completion.text)
+                    except ExtractionError as second:
+                        return state.finish(started, error=f"unparseable after re-ask: {second}")
+                return state.finish(started, vote=verdict.vote, verdict=verdict)
+        except (TimeoutError, ProviderTimeout):
+            return state.finish(started, error=f"timeout after {seat.timeout_s:g} s")
+        except ProviderError as exc:
+            return state.finish(started, error=str(exc))
+        except Exception as exc:  # one seat never crashes the run
+            return state.finish(started, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+async def _no_provider_ballot(seat: SeatConfig, hat: str, error: str) -> Ballot:
+    return _Ballot(seat, hat, seat.provider).finish(time.monotonic(), error=error)
+
+
+async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
+                     providers: dict[str, Provider] | None = None,
+                     on_progress: Callable[[Progress], None] | None = None) -> list[Ballot]:
+    """Run every (seat, hat) ballot of ``profile`` concurrently.
+
+    Args:
+        profile: seats and hats.
+        pack: the context pack every ballot reviews.
+        prompter: renders the prompts.
+        providers: seat name -> provider to use instead of building one (tests, replay).
+        on_progress: called with a :class:`Progress` when a ballot starts and ends.
+
+    Returns:
+        the ballots in seat-then-hat order (len = seats x hats). A seat whose provider cannot be
+        built (missing key) abstains in every hat with the reason.
+
+    Raises:
+        UserError: a setup mistake no ballot can survive (e.g. the local extra is missing).
+    """
+    built: dict[str, Provider] = dict(providers or {})
+    failed: dict[str, str] = {}
+    for seat in profile.seats:
+        if seat.name in built:
+            continue
+        try:
+            built[seat.name] = make_provider(seat)
+        except ProviderError as exc:
+            failed[seat.name] = str(exc)
+
+    async def one(seat: SeatConfig, hat: str) -> Ballot:
+        if seat.name in failed:
+            ballot = await _no_provider_ballot(seat, hat, failed[seat.name])
+        else:
+            def started() -> None:
+                if on_progress:
+                    on_progress(Progress(seat.name, hat, "running"))
+
+            ballot = await _run_ballot(built[seat.name], seat, hat, pack, prompter, started)
+        if on_progress:
+            on_progress(Progress(seat.name, hat, "done", ballot))
+        return ballot
+
+    try:
+        return list(await asyncio.gather(*(one(seat, hat) for seat in profile.seats
+                                           for hat in profile.hats)))
+    finally:
+        for name, provider in built.items():
+            if providers is None or name not in providers:
+                await provider.aclose()

@@ -1,0 +1,233 @@
+"""The verdict model, the ballot record and the extraction of a verdict from raw model text.
+
+A *verdict* is what one reviewer (seat x hat) answers; a *ballot* is the record of that review:
+the raw text, usage, latency and the parsed verdict or the reason there is none (ABSTAIN).
+
+The JSON schema sent to providers is generated from :class:`Verdict` by :func:`verdict_schema`,
+so the request and the validation can never drift apart. Imports: stdlib and pydantic only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "Answer",
+    "Ballot",
+    "ExtractionError",
+    "Finding",
+    "Severity",
+    "Verdict",
+    "Vote",
+    "extract_verdict",
+    "verdict_schema",
+]
+
+Severity = Literal["blocker", "high", "medium", "low"]
+Vote = Literal["OK", "NOT_OK", "ABSTAIN"]
+
+#: Severity order, most severe first.
+SEVERITY_RANK: dict[str, int] = {"blocker": 0, "high": 1, "medium": 2, "low": 3}
+
+
+class Finding(BaseModel):
+    """One risk raised by a reviewer.
+
+    ``location`` is ``path:line`` (or ``path:start-end``, or just ``path``; empty when the risk
+    is about the pull request as a whole).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity
+    title: str = Field(min_length=1, max_length=200)
+    location: str = Field(max_length=300)
+    detail: str = Field(max_length=2000)
+    recommendation: str = Field(max_length=2000)
+
+
+class Verdict(BaseModel):
+    """The structured answer of one reviewer.
+
+    ``confidence`` is a probability in 0..1 (models sometimes answer 100 or 1e15: rejected).
+    ``questions`` are yes/no questions for the operator ("Is the 500-PR scan limit acceptable?").
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    vote: Literal["OK", "NOT_OK"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    summary: str = Field(min_length=1, max_length=2000)
+    risks: list[Finding] = Field(max_length=8)
+    opportunities: list[str] = Field(max_length=6)
+    split: bool
+    suggested_split: list[str] = Field(max_length=6)
+    questions: list[str] = Field(max_length=4)
+
+
+class Answer(BaseModel):
+    """One raw model answer as received: text, why generation stopped, usage in tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    finish: Literal["stop", "length", "refusal"] = "stop"
+    tokens_in: int = 0
+    tokens_out: int = 0
+    refusal: str = ""
+
+
+class Ballot(BaseModel):
+    """The record of one (seat, hat) review.
+
+    ``vote`` is the verdict's vote, or ``ABSTAIN`` when there is no valid verdict; then
+    ``error`` says why ("timeout after 60 s", "missing ANTHROPIC_API_KEY", "unparseable: ...").
+    ``raw`` keeps the last raw model text (empty when no answer arrived) and ``answers`` every
+    answer in order (the first and the re-ask's), which is what a replay feeds back. Token counts are as the
+    provider reported them (summed over the re-ask); ``latency_s`` is wall time in seconds;
+    ``cost_usd`` is computed from the seat's configured prices (0 when none are set).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seat: str
+    hat: str
+    provider: str
+    model: str
+    vote: Vote
+    verdict: Verdict | None = None
+    raw: str = ""
+    answers: list[Answer] = Field(default_factory=list)
+    error: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    attempts: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def abstained(self) -> bool:
+        """True when the ballot has no valid verdict."""
+        return self.vote == "ABSTAIN"
+
+    @property
+    def key(self) -> str:
+        """``hat-seat``, the name used in dissent lists (e.g. ``tech-claude``)."""
+        return f"{self.hat}-{self.seat}"
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+# Keywords that strict structured-output modes reject or ignore (OpenAI strict mode, Anthropic
+# structured outputs). Bounds are still enforced: pydantic validates every answer.
+_STRICT_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                       "maxLength", "maxItems", "minItems", "title", "default"}
+
+
+# llama.cpp turns maxLength into a nested repetition per character: a 2,000-character bound
+# makes a grammar it cannot parse (seen with llama-cpp-python 0.3.36: "number of rules ... exceeds
+# sane defaults", then a segfault). Grammars keep the array bounds only.
+_GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                        "maxLength", "title", "default"}
+
+
+def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:
+    """The JSON schema of :class:`Verdict`, inlined (no ``$ref``).
+
+    ``full`` keeps every bound (Ollama ``format``); ``strict`` drops the keywords OpenAI strict
+    mode and Anthropic structured outputs do not accept and keeps ``additionalProperties: false``
+    with every field required (OpenAI structured outputs guide, "Supported schemas");
+    ``grammar`` (llama.cpp) keeps only the array bounds. pydantic validates every bound anyway.
+    """
+    dropped = {"full": {"title", "default"}, "strict": _STRICT_UNSUPPORTED,
+               "grammar": _GRAMMAR_UNSUPPORTED}[dialect]
+    schema = Verdict.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(copy.deepcopy(defs[node["$ref"].split("/")[-1]]))
+            out = {}
+            for key, value in node.items():
+                if key in dropped and not isinstance(value, dict):
+                    continue
+                out[key] = inline(value)
+            if out.get("type") == "object":
+                out["additionalProperties"] = False
+                out["required"] = list(out.get("properties", {}))
+            return out
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result = inline(schema)
+    result.pop("title", None)
+    return result
+
+
+# --- extraction ---------------------------------------------------------------------------------
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
+
+
+class ExtractionError(ValueError):
+    """No valid verdict in a raw answer; ``errors`` is the text to send back in a re-ask."""
+
+    def __init__(self, message: str, errors: str | None = None):
+        super().__init__(message)
+        self.errors = errors or message
+
+
+def _candidates(text: str) -> list[Any]:
+    """JSON objects found in ``text``: fenced blocks first, then any top-level ``{...}``."""
+    found: list[Any] = []
+    for block in _FENCE.findall(text):
+        try:
+            found.append(json.loads(block))
+        except json.JSONDecodeError:
+            pass
+    decoder = json.JSONDecoder()
+    index = text.find("{")
+    while index != -1:
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            index = text.find("{", index + 1)
+            continue
+        found.append(obj)
+        index = text.find("{", end)
+    return [obj for obj in found if isinstance(obj, dict)]
+
+
+def extract_verdict(text: str) -> Verdict:
+    """Parse a :class:`Verdict` out of raw model text.
+
+    Tolerates surrounding prose, Markdown code fences and ``<think>...</think>`` blocks (an
+    unclosed ``<think>`` swallows the rest). Never repairs: a truncated answer fails here.
+
+    Raises:
+        ExtractionError: no JSON object, or none that validates; ``errors`` lists the pydantic
+            validation errors of the best candidate.
+    """
+    cleaned = _THINK.sub("", text or "").strip()
+    candidates = _candidates(cleaned)
+    if not candidates:
+        raise ExtractionError("no JSON object found in the answer")
+    first_error: ValidationError | None = None
+    for obj in candidates:
+        try:
+            return Verdict.model_validate(obj)
+        except ValidationError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    lines = [f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+             for err in first_error.errors()[:10]]
+    raise ExtractionError("answer is not a valid verdict: " + "; ".join(lines[:3]),
+                          errors="\n".join(lines))
