@@ -29,7 +29,7 @@ from .verdict import Answer, Ballot, ExtractionError, extract_verdict, verdict_s
 
 __all__ = ["Progress", "run_review"]
 
-_backoff = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
+_backoff = wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
 #: Longest ``retry-after`` honoured, in seconds; longer waits are capped (the timeout still rules).
 MAX_RETRY_AFTER_S = 60.0
 

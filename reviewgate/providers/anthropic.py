@@ -1,6 +1,6 @@
 """Anthropic Messages API with native structured output.
 
-Request: ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
+Request: no ``temperature`` (the 2.x SDK no longer takes it); ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
 "Structured outputs"; SDK type ``anthropic.types.OutputConfigParam``). The system message goes in
 the top-level ``system`` field. ``stop_reason`` ``max_tokens`` means the output was cut;
 ``refusal`` means the model declined. The SDK runs on httpx2; its retries are off.
@@ -47,7 +47,7 @@ class AnthropicProvider(RemoteProvider):
         chat = [m for m in messages if m["role"] != "system"]
         kwargs: dict[str, Any] = {
             "model": self.seat.model, "max_tokens": self.seat.max_output_tokens,
-            "messages": chat, "temperature": self.seat.temperature, "timeout": timeout_s,
+            "messages": chat, "timeout": timeout_s,
             "output_config": {"format": {"type": "json_schema", "schema": schema}},
         }
         if system:

@@ -1,0 +1,41 @@
+"""Shared fixtures. No test reaches the internet: providers and forges run on loopback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from loopback import Loopback  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def loopback() -> Iterator[Loopback]:
+    """A scripted HTTP server on 127.0.0.1, closed after the test."""
+    server = Loopback()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's real keys, and SDKs never read a real base URL."""
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_TOKEN")) or name in {"OPENAI_BASE_URL",
+                                                             "ANTHROPIC_BASE_URL", "OLLAMA_HOST"}:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+
+
+@pytest.fixture
+def ssl_diff() -> str:
+    """The real diff of psf/requests#6667 (1 file, +28/-18)."""
+    return (DATA / "requests-6667-ssl-context" / "diff.patch").read_text()
