@@ -256,7 +256,8 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
                 questions.append(q.strip())
 
     reasons: list[str] = []
-    short = [t for t in ordered_tallies if t.voting < policy.quorum]
+    by_name = sorted(ordered_tallies, key=lambda t: t.hat)  # reasons never depend on hat order
+    short = [t for t in by_name if t.voting < policy.quorum]
     if short:
         reasons.append(f"{len(abstentions)} of {len(ballots)} ballots abstained; quorum is "
                        f"{policy.quorum} voting ballots per hat, " + ", ".join(
@@ -271,7 +272,7 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             defer = True
             reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
                 f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
-        for t in ordered_tallies:
+        for t in by_name:
             if t.not_ok > t.ok:
                 defer = True
                 reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK")

@@ -73,7 +73,7 @@ def progress_printer(profile: Profile) -> Iterator[Callable[[Progress], None]]:
 
 def print_config(config: Config, name: str, profile: Profile) -> list[str]:
     """Print the effective configuration; return the missing credential variable names."""
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(f"configuration: {config.source}")
     console.print(f"profile: {name} (hats: {', '.join(profile.hats)})")
     if profile.notice:
@@ -92,10 +92,15 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
         else:
             cred = f"[red]{env} missing[/]"
             missing.append(env)
-        table.add_row(seat.name, seat.provider, seat.model, seat.base_url or "default", cred,
-                      f"{seat.timeout_s:g}", str(seat.max_output_tokens),
-                      str(seat.context_window))
-    console.print(table)
+        row = (seat.name, seat.provider, seat.model, seat.base_url or "default", cred,
+               f"{seat.timeout_s:g}", str(seat.max_output_tokens), str(seat.context_window))
+        table.add_row(*row)
+        if not console.is_terminal:
+            console.print(f"seat {row[0]}: provider {row[1]}, model {row[2]}, base URL {row[3]}, "
+                          f"credential {row[4]}, timeout {row[5]} s, max output {row[6]} tokens, "
+                          f"context {row[7]} tokens", soft_wrap=True)
+    if console.is_terminal:
+        console.print(table)
     p = profile.policy
     console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "

@@ -39,6 +39,7 @@ class Loopback:
 
     def __init__(self) -> None:
         self.queues: dict[tuple[str, str], list[Reply]] = {}
+        self.handlers: dict[tuple[str, str], Any] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         outer = self
@@ -57,12 +58,18 @@ class Loopback:
                 except json.JSONDecodeError:
                     body = raw.decode("utf-8", "replace")
                 path = self.path.split("?", 1)[0]
+                seen = Seen(self.command, self.path,
+                            {k.lower(): v for k, v in self.headers.items()}, body)
                 with outer.lock:
-                    outer.seen.append(Seen(self.command, self.path,
-                                           {k.lower(): v for k, v in self.headers.items()}, body))
+                    outer.seen.append(seen)
                     queue = outer.queues.get((self.command, path), [])
-                    reply = queue.pop(0) if queue else Reply(404, {"error": f"no script for "
-                                                                            f"{self.command} {path}"})
+                    handler = outer.handlers.get((self.command, path))
+                    if queue:
+                        reply = queue.pop(0)
+                    elif handler is not None:
+                        reply = handler(seen)
+                    else:
+                        reply = Reply(404, {"error": f"no script for {self.command} {path}"})
                 if reply.delay:
                     time.sleep(reply.delay)
                 data = reply.body if isinstance(reply.body, (bytes, str)) else json.dumps(
@@ -96,6 +103,12 @@ class Loopback:
         """Queue ``replies`` for ``method path``."""
         with self.lock:
             self.queues.setdefault((method, path), []).extend(replies)
+
+    def route(self, method: str, path: str, handler: Any) -> None:
+        """Answer every ``method path`` request (after any queued replies) with
+        ``handler(seen) -> Reply``."""
+        with self.lock:
+            self.handlers[(method, path)] = handler
 
     def requests_to(self, path: str) -> list[Seen]:
         """Recorded requests whose path (without query) is ``path``."""
