@@ -142,7 +142,8 @@ def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> di
     ``full`` keeps every bound (Ollama ``format``); ``strict`` drops the keywords OpenAI strict
     mode and Anthropic structured outputs do not accept and keeps ``additionalProperties: false``
     with every field required (OpenAI structured outputs guide, "Supported schemas");
-    ``grammar`` (llama.cpp) keeps only the array bounds. pydantic validates every bound anyway.
+    ``grammar`` (llama.cpp) keeps only the array bounds and offers ``confidence`` as the literal
+    values 0.0, 0.1, ... 1.0. pydantic validates every bound anyway.
     """
     dropped = {"full": {"title", "default"}, "strict": _STRICT_UNSUPPORTED,
                "grammar": _GRAMMAR_UNSUPPORTED}[dialect]
@@ -168,6 +169,10 @@ def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> di
 
     result = inline(schema)
     result.pop("title", None)
+    if dialect == "grammar":
+        # Grammars cannot bound numbers, and small models answer 100 or 1e15: offer the
+        # confidence as one of eleven literal values instead (still a number, still in 0..1).
+        result["properties"]["confidence"] = {"enum": [round(i / 10, 1) for i in range(11)]}
     return result
 
 

@@ -75,3 +75,11 @@ def test_grammar_schema_keeps_array_bounds_only():
     text = json.dumps(verdict_schema("grammar"))
     assert "maxItems" in text and "maxLength" not in text
     assert verdict_schema("full")["properties"]["confidence"]["maximum"] == 1.0
+
+
+def test_grammar_confidence_is_a_closed_set_of_valid_values():
+    """The grammar dialect offers confidence only as 0.0..1.0 literals, all of which validate."""
+    values = verdict_schema("grammar")["properties"]["confidence"]["enum"]
+    assert values[0] == 0.0 and values[-1] == 1.0 and len(values) == 11
+    for v in values:
+        assert extract_verdict(verdict_json(confidence=v)).confidence == v

@@ -1,0 +1,218 @@
+"""What a forge adapter offers, and the HTTP plumbing adapters share.
+
+Every call goes through :class:`ForgeHTTP`: one ``httpx.Client`` per run, an explicit timeout,
+one tenacity retry policy (429, 5xx and connection errors; ``retry-after`` honoured) and errors
+that carry the status and path but never the token. Adapters (``forgejo.py``, ``github.py``)
+never import each other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Protocol
+
+import httpx
+from tenacity import (Retrying, RetryCallState, retry_if_exception, stop_after_attempt,
+                      wait_exponential_jitter)
+
+from ..errors import ForgeError, redact, register_secret
+from ..providers.base import parse_retry_after
+
+__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "PullRequest", "StatusRow"]
+
+
+@dataclass
+class PullRequest:
+    """A pull request as the gate needs it. SHAs are full 40-hex commit ids."""
+
+    number: int
+    title: str
+    body: str
+    head_sha: str
+    base_sha: str
+    html_url: str = ""
+    author: str = ""
+    state: str = "open"
+
+
+@dataclass
+class ChangedFile:
+    """One row of the pull request's files list."""
+
+    filename: str
+    status: str = ""
+    additions: int = 0
+    deletions: int = 0
+
+
+@dataclass
+class Comment:
+    """An issue comment on the pull request."""
+
+    id: int
+    body: str
+    author: str
+    html_url: str = ""
+    created_at: str = ""
+
+
+@dataclass
+class StatusRow:
+    """One commit status row (``state`` normalised from Forgejo's ``status`` field)."""
+
+    state: str
+    context: str
+    description: str = ""
+    target_url: str = ""
+    created_at: str = ""
+    id: int = 0
+
+
+class Forge(Protocol):
+    """The forge operations the gate uses. All raise :class:`~reviewgate.errors.ForgeError`."""
+
+    name: ClassVar[str]
+    #: Commit status states this forge accepts.
+    states: ClassVar[frozenset[str]]
+
+    def get_pull(self, number: int) -> PullRequest: ...
+    def get_diff(self, number: int) -> str: ...
+    def list_files(self, number: int) -> list[ChangedFile]: ...
+    def whoami(self) -> str: ...
+    def list_comments(self, number: int) -> list[Comment]: ...
+    def create_comment(self, number: int, body: str) -> Comment: ...
+    def edit_comment(self, comment_id: int, body: str) -> Comment: ...
+    def set_status(self, sha: str, *, state: str, context: str, description: str,
+                   target_url: str = "") -> None: ...
+    def list_statuses(self, sha: str) -> list[StatusRow]: ...
+    def permission(self, user: str) -> str: ...
+    def issue_labels(self, number: int) -> list[tuple[int, str]]: ...
+    def add_labels(self, number: int, names: list[str]) -> None: ...
+    def remove_label(self, number: int, label: tuple[int, str]) -> None: ...
+    def close(self) -> None: ...
+
+
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+_RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+class _Retryable(Exception):
+    def __init__(self, error: ForgeError, retry_after: float | None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        return min(exc.retry_after, 30.0)
+    return wait_exponential_jitter(multiplier=0.5, max=8.0)(state)
+
+
+@dataclass
+class ForgeHTTP:
+    """An authenticated JSON client for one forge API.
+
+    Args:
+        base_url: the API root (``https://host/api/v1`` for Forgejo/Gitea).
+        auth_header: the full ``Authorization`` value (``token <t>`` / ``Bearer <t>``); it is
+            registered with :func:`~reviewgate.errors.redact` and never shown.
+        timeout_s: per-request timeout in seconds.
+        attempts: tries per request for retryable failures.
+    """
+
+    base_url: str
+    auth_header: str | None
+    timeout_s: float = 30.0
+    attempts: int = 3
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    transport: httpx.BaseTransport | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth_header:
+            register_secret(self.auth_header.split(" ", 1)[-1])
+        headers = {"Accept": "application/json", "User-Agent": "reviewgate",
+                   **self.extra_headers}
+        if self.auth_header:
+            headers["Authorization"] = self.auth_header
+        self.client = httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers,
+                                   timeout=self.timeout_s, transport=self.transport,
+                                   follow_redirects=True)
+
+    def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            error = ForgeError(f"{method} {path}: {type(exc).__name__}: {exc}", method=method,
+                               path=path)
+            raise _Retryable(error, None) from None
+        if response.status_code >= 400:
+            error = ForgeError(f"{method} {path}: HTTP {response.status_code}: "
+                               f"{response.text[:300]}", status_code=response.status_code,
+                               method=method, path=path)
+            if response.status_code in _RETRY_STATUSES:
+                raise _Retryable(error, parse_retry_after(response.headers))
+            raise error
+        return response
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request with retries.
+
+        Raises:
+            ForgeError: a non-retryable error status, or retries ran out (the last error).
+        """
+        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=_wait,
+                            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                            reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, **kwargs)
+        except _Retryable as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request and decode its JSON body."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ForgeError(f"{method} {path}: response is not JSON", method=method,
+                             path=path) from None
+
+    def pages(self, path: str, *, params: dict[str, Any] | None = None,
+              size_param: str | None, size: int = 0) -> Iterator[Any]:
+        """Every item of a paged list: follows ``Link: rel="next"``, else asks for the next
+        ``page`` until a page comes back shorter than ``size``. ``size_param=None``: the
+        endpoint takes no paging parameters (only a ``Link`` header is followed)."""
+        params = dict(params or {})
+        if size_param is not None:
+            params.update({size_param: size, "page": 1})
+        url: str | None = path
+        while url is not None:
+            response = self.request("GET", url, params=params)
+            items = response.json()
+            if not isinstance(items, list):
+                raise ForgeError(f"GET {path}: expected a list", method="GET", path=path)
+            yield from items
+            link = _NEXT.search(response.headers.get("link", ""))
+            if link:
+                url, params = link.group(1), None
+            elif size_param is not None and params is not None and len(items) >= size:
+                params = {**params, "page": params["page"] + 1}
+            else:
+                url = None
+
+    def close(self) -> None:
+        """Close the client."""
+        self.client.close()
+
+
+def safe_message(exc: BaseException) -> str:
+    """A one-line, redacted description of ``exc`` for a status description or log."""
+    return redact(" ".join(str(exc).split()))[:300]
