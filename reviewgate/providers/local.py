@@ -71,6 +71,10 @@ def _load(path: Path, n_ctx: int) -> Any:
         return _models[key]
 
 
+class _PastDeadline(Exception):
+    """Raised inside generation when the ballot's deadline has passed."""
+
+
 class LocalProvider:
     """One seat on the in-process model. ``seed`` makes the seats differ.
 
@@ -104,8 +108,11 @@ class LocalProvider:
              deadline: float) -> Completion:
         llm = _load(model_path(self.seat.model), self.seat.context_window)
 
-        def past_deadline(_ids: Any, _logits: Any) -> bool:
-            return time.monotonic() > deadline
+        def stop_at_deadline(_ids: Any, logits: Any) -> Any:
+            # called once per generated token: abandon the generation past the deadline
+            if time.monotonic() > deadline:
+                raise _PastDeadline
+            return logits
 
         import llama_cpp
 
@@ -115,7 +122,9 @@ class LocalProvider:
                     messages=messages, max_tokens=self.seat.max_output_tokens,
                     temperature=self.seat.temperature, seed=self.seat.seed,
                     response_format={"type": "json_object", "schema": schema},
-                    stopping_criteria=llama_cpp.StoppingCriteriaList([past_deadline]))
+                    logits_processor=llama_cpp.LogitsProcessorList([stop_at_deadline]))
+            except _PastDeadline:
+                raise ProviderTimeout("local model passed its deadline") from None
             except ValueError as exc:  # e.g. the prompt does not fit n_ctx
                 raise ProviderError(f"local model rejected the request: {exc}") from None
         if time.monotonic() > deadline:
