@@ -137,7 +137,7 @@ def builtin_local_profile() -> Profile:
     """Three seats of the embedded Gemma 3 270M model with seeds 1, 2, 3."""
     seats = [
         SeatConfig(name=f"gemma-{seed}", provider="local", model="gemma3-270m-q4_k_m",
-                   seed=seed, timeout_s=180.0, max_output_tokens=700, temperature=0.7,
+                   seed=seed, timeout_s=180.0, max_output_tokens=450, temperature=0.7,
                    context_window=8192)
         for seed in (1, 2, 3)
     ]

@@ -129,11 +129,13 @@ _STRICT_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxim
                        "maxLength", "maxItems", "minItems", "title", "default"}
 
 
-# llama.cpp turns maxLength into a nested repetition per character: a 2,000-character bound
-# makes a grammar it cannot parse (seen with llama-cpp-python 0.3.36: "number of rules ... exceeds
-# sane defaults", then a segfault). Grammars keep the array bounds only.
+# llama-cpp-python turns maxLength into one nested repetition per character: a 2,000-character
+# bound makes a grammar llama.cpp refuses ("number of rules ... exceeds sane defaults", seen with
+# 0.3.36). Grammars get every string capped at GRAMMAR_MAX_CHARS instead, which also bounds how
+# long a small model can ramble (about 8 tokens/s under a grammar on 2 cores).
+GRAMMAR_MAX_CHARS = 160
 _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                        "maxLength", "title", "default"}
+                        "title", "default"}
 
 
 def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:
@@ -142,8 +144,9 @@ def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> di
     ``full`` keeps every bound (Ollama ``format``); ``strict`` drops the keywords OpenAI strict
     mode and Anthropic structured outputs do not accept and keeps ``additionalProperties: false``
     with every field required (OpenAI structured outputs guide, "Supported schemas");
-    ``grammar`` (llama.cpp) keeps only the array bounds and offers ``confidence`` as the literal
-    values 0.0, 0.1, ... 1.0. pydantic validates every bound anyway.
+    ``grammar`` (llama.cpp) keeps the array bounds, caps strings at :data:`GRAMMAR_MAX_CHARS`
+    and offers ``confidence`` as the literal values 0.0, 0.1, ... 1.0. pydantic validates every
+    bound anyway.
     """
     dropped = {"full": {"title", "default"}, "strict": _STRICT_UNSUPPORTED,
                "grammar": _GRAMMAR_UNSUPPORTED}[dialect]
@@ -173,7 +176,19 @@ def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> di
         # Grammars cannot bound numbers, and small models answer 100 or 1e15: offer the
         # confidence as one of eleven literal values instead (still a number, still in 0..1).
         result["properties"]["confidence"] = {"enum": [round(i / 10, 1) for i in range(11)]}
+        _cap_strings(result)
     return result
+
+
+def _cap_strings(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            node["maxLength"] = min(node.get("maxLength", GRAMMAR_MAX_CHARS), GRAMMAR_MAX_CHARS)
+        for value in node.values():
+            _cap_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            _cap_strings(item)
 
 
 # --- extraction ---------------------------------------------------------------------------------

@@ -71,9 +71,10 @@ def test_strict_schema_shape():
 
 
 def test_grammar_schema_keeps_array_bounds_only():
-    """llama.cpp grammars get array bounds but no string lengths (which break its parser)."""
-    text = json.dumps(verdict_schema("grammar"))
-    assert "maxItems" in text and "maxLength" not in text
+    """llama.cpp grammars get array bounds and short string caps (long ones break its parser)."""
+    schema = verdict_schema("grammar")
+    text = json.dumps(schema)
+    assert "maxItems" in text and '"maxLength": 160' in text and '"maxLength": 2000' not in text
     assert verdict_schema("full")["properties"]["confidence"]["maximum"] == 1.0
 
 
