@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile")
     check.set_defaults(func=cmd_config_check)
 
+    from .forge_cli import add_forge_commands
+    add_forge_commands(sub)
+
     return parser
 
 

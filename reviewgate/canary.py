@@ -1,0 +1,276 @@
+"""The gate on a forge: review a pull request, post the reasoning, set the commit status.
+
+:func:`run_canary` follows one pull request from the forge to the status call:
+
+1. read the pull request (metadata, head SHA), its diff and every page of changed files;
+2. set ``pending`` on that head SHA;
+3. run the review (:func:`reviewgate.gate.review_change`);
+4. upsert one comment per seat and the decision comment, found by hidden marker AND the bot's
+   login, edited in place; the decision comment keeps the last rounds (head SHA, decision,
+   tallies, who fired it, when);
+5. set the final status on the head SHA read in step 1, targeting the decision comment; if the
+   head moved meanwhile, the description says the result is stale (the new head gets nothing
+   from this run, so never ``success``);
+6. optionally swap the decision labels.
+
+Anything that fails after step 2 posts ``error`` with the reason: the gate never stays pending.
+:func:`read_gate` is what merge bots use; :func:`handle_comment` handles ``/canary``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .changeset import ChangeSet, FileChange, parse_unified_diff
+from .config import Config
+from .errors import ForgeError
+from .forge.base import Comment, Forge, PullRequest, safe_message
+from .gate import review_change
+from .prompts import Prompter
+from .record import Record
+from .render import DECISION_MARKER, Round, render_decision, render_seat, seat_marker
+from .render import status_description
+from .review import Progress
+
+__all__ = ["CanaryResult", "GateReading", "handle_comment", "read_gate", "run_canary"]
+
+_ROUNDS = re.compile(r"<!-- reviewgate:rounds (?P<data>\[.*?\]) -->", re.DOTALL)
+#: ``/canary`` alone on a line (optionally ``--force``); ``/canaryx`` and ``x/canary`` do nothing.
+CANARY_COMMAND = re.compile(r"(?m)^[ \t]*/canary(?:[ \t]+--force)?[ \t]*$")
+#: Permissions allowed to fire ``/canary`` (Forgejo/Gitea: write, admin, owner; GitHub adds
+#: maintain).
+WRITE_PERMISSIONS = frozenset({"write", "admin", "owner", "maintain"})
+_DECISIONS = ("merge", "defer", "split", "error")
+
+
+@dataclass
+class CanaryResult:
+    """What a canary run did: the decision, the status posted and where."""
+
+    decision: str
+    state: str
+    head_sha: str
+    description: str
+    target_url: str = ""
+    stale: bool = False
+    skipped: bool = False
+    record: Record | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _own(comments: list[Comment], login: str, marker: str) -> Comment | None:
+    mine = [c for c in comments if c.author == login and marker in c.body]
+    return mine[-1] if mine else None
+
+
+def read_rounds(body: str) -> list[Round]:
+    """The round history hidden in a decision comment (empty when none or unreadable)."""
+    m = _ROUNDS.search(body or "")
+    if not m:
+        return []
+    try:
+        return [Round(**item) for item in json.loads(m.group("data"))]
+    except (ValueError, TypeError):
+        return []
+
+
+def _rounds_marker(rounds: list[Round]) -> str:
+    data = json.dumps([r.__dict__ for r in rounds], separators=(",", ":")).replace(">", "\\u003e")
+    return f"<!-- reviewgate:rounds {data} -->"
+
+
+def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
+    diff = forge.get_diff(pr.number)
+    files = parse_unified_diff(diff)
+    seen = {f.path for f in files}
+    for listed in forge.list_files(pr.number):  # binary or oversized files missing from the diff
+        if listed.filename not in seen:
+            files.append(FileChange(path=listed.filename, status=listed.status or "modified",
+                                    added=listed.additions, removed=listed.deletions))
+    return ChangeSet(title=pr.title, body=pr.body, diff=diff, files=files,
+                     head_sha=pr.head_sha, base_sha=pr.base_sha, source=label)
+
+
+def _upsert(forge: Forge, number: int, comments: list[Comment], login: str, marker: str,
+            body: str) -> Comment:
+    existing = _own(comments, login, marker)
+    if existing is None:
+        return forge.create_comment(number, body)
+    if existing.body == body:
+        return existing
+    return forge.edit_comment(existing.id, body)
+
+
+def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: str) -> None:
+    wanted = labels.get(decision)
+    ours = set(labels.values())
+    for label in forge.issue_labels(number):
+        if label[1] in ours and label[1] != wanted:
+            forge.remove_label(number, label)
+    if wanted:
+        forge.add_labels(number, [wanted])
+
+
+def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str | None = None,
+               fired_by: str = "ci", force: bool = False, label: str = "",
+               on_progress: Callable[[Progress], None] | None = None) -> CanaryResult:
+    """Review pull request ``number`` and publish the result (steps in the module docstring).
+
+    Args:
+        forge: the repository's forge adapter.
+        number: the pull request number.
+        config: configuration (profiles, ``gate.context``, ``gate.labels``).
+        profile_name: the profile to run; None: the default.
+        fired_by: who asked (``ci``, a login, ``operator``); recorded in the round history.
+        force: review even when this head SHA already has a decision.
+
+    Raises:
+        ForgeError: the pull request cannot be read (nothing is posted then), or publishing
+            failed (``error`` was posted first when possible).
+        ReviewgateError: the review could not run (``error`` was posted first).
+    """
+    context = config.gate.context
+    pr = forge.get_pull(number)
+    login = forge.whoami()
+    comments = forge.list_comments(number)
+    decision_comment = _own(comments, login, DECISION_MARKER)
+    rounds = read_rounds(decision_comment.body) if decision_comment else []
+    if not force and rounds and rounds[-1].head_sha == pr.head_sha and \
+            rounds[-1].decision in _DECISIONS[:3]:
+        latest = [s for s in forge.list_statuses(pr.head_sha) if s.context == context]
+        if latest and max(latest, key=lambda s: (s.created_at, s.id)).state not in (
+                "pending", "error"):
+            return CanaryResult(decision=rounds[-1].decision, state="unchanged",
+                                head_sha=pr.head_sha, description="already reviewed",
+                                target_url=decision_comment.html_url, skipped=True)
+
+    prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
+    name, profile = config.profile(profile_name)
+    forge.set_status(pr.head_sha, state="pending", context=context,
+                     description=prompter.render("status_pending.j2", profile=profile,
+                                                 name=name).strip()[:140])
+    try:
+        change = _change(forge, pr, label or f"{forge.name} #{number}")
+        record = review_change(change, config=config, profile_name=profile_name,
+                               prompter=prompter, on_progress=on_progress)
+        for seat in profile.seats:
+            _upsert(forge, number, comments, login, seat_marker(seat.name),
+                    render_seat(record, seat.name, prompter))
+        stale = forge.get_pull(number).head_sha != pr.head_sha
+        decision = record.decision.decision
+        rounds = (rounds + [Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale
+                                                                             else ""),
+                                  tallies=record.decision.tally_line(), fired_by=fired_by,
+                                  at=_now())])[-config.gate.history_rounds:]
+        body = render_decision(record, prompter, history=rounds) + "\n" + _rounds_marker(rounds)
+        posted = _upsert(forge, number, comments, login, DECISION_MARKER, body)
+        description = status_description(record, prompter, stale=stale)
+        forge.set_status(pr.head_sha, state=record.decision.state, context=context,
+                         description=description, target_url=posted.html_url)
+    except Exception as exc:
+        _post_error(forge, pr.head_sha, context, exc)
+        raise
+    result = CanaryResult(decision=decision, state=record.decision.state, head_sha=pr.head_sha,
+                          description=description, target_url=posted.html_url, stale=stale,
+                          record=record)
+    if config.gate.labels:
+        try:
+            _swap_labels(forge, number, config.gate.labels, decision)
+        except ForgeError as exc:
+            result.warnings.append(f"labels not updated: {safe_message(exc)}")
+    return result
+
+
+def _post_error(forge: Forge, sha: str, context: str, exc: BaseException) -> None:
+    try:
+        forge.set_status(sha, state="error", context=context,
+                         description=f"reviewgate error: {safe_message(exc)}"[:140])
+    except ForgeError:
+        pass  # the original error is what the caller reports
+
+
+@dataclass
+class GateReading:
+    """What the gate says for a pull request's current head.
+
+    ``gate`` is merge, defer, split, error, pending or missing; ``passed`` only for merge.
+    """
+
+    gate: str
+    sha: str
+    url: str = ""
+    description: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True only when the gate decided merge for the current head SHA."""
+        return self.gate == "merge"
+
+
+def read_gate(forge: Forge, number: int, context: str) -> GateReading:
+    """The latest gate status on the pull request's *current* head SHA.
+
+    A status left on an older head does not count (``missing``); Forgejo's per-row ``status``
+    field is read, not the combined ``state``.
+    """
+    pr = forge.get_pull(number)
+    rows = [s for s in forge.list_statuses(pr.head_sha) if s.context == context]
+    if not rows:
+        return GateReading(gate="missing", sha=pr.head_sha)
+    latest = max(rows, key=lambda s: (s.created_at, s.id))
+    words = re.findall(r"[a-z]+", latest.description.lower())
+    named = next((w for w in words if w in _DECISIONS), None)
+    gate = {"success": "merge", "pending": "pending", "error": "error"}.get(latest.state)
+    if gate is None:  # failure, warning, anything else: never a pass
+        gate = "split" if named == "split" else "defer"
+    if gate == "merge" and named not in (None, "merge"):
+        gate = "error"  # a success whose description names another decision is not ours
+    return GateReading(gate=gate, sha=pr.head_sha, url=latest.target_url,
+                       description=latest.description)
+
+
+@dataclass
+class CommentOutcome:
+    """What ``/canary`` handling did: ``ignored``, ``refused`` or ``fired`` (with the result)."""
+
+    action: str
+    reason: str = ""
+    result: CanaryResult | None = None
+
+
+def handle_comment(forge: Forge, event: dict[str, Any], *, config: Config,
+                   profile_name: str | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> CommentOutcome:
+    """Handle an ``issue_comment`` event payload: ``/canary`` from a user with write access
+    re-fires the canary (forced); others get a short refusal comment; anything else is ignored.
+    """
+    comment = event.get("comment") or {}
+    issue = event.get("issue") or {}
+    body = comment.get("body") or ""
+    user = (comment.get("user") or {}).get("login", "")
+    if event.get("action", "created") != "created":
+        return CommentOutcome("ignored", "not a new comment")
+    if not issue.get("pull_request"):
+        return CommentOutcome("ignored", "comment is not on a pull request")
+    if not CANARY_COMMAND.search(body):
+        return CommentOutcome("ignored", "no /canary command")
+    if user == forge.whoami():
+        return CommentOutcome("ignored", "comment by the bot itself")
+    number = int(issue["number"])
+    permission = forge.permission(user)
+    if permission not in WRITE_PERMISSIONS:
+        prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
+        forge.create_comment(number, prompter.render("refusal.md.j2", user=user,
+                                                     permission=permission))
+        return CommentOutcome("refused", f"{user} has {permission} access, not write")
+    result = run_canary(forge, number=number, config=config, profile_name=profile_name,
+                        fired_by=user, force=True, on_progress=on_progress)
+    return CommentOutcome("fired", result=result)

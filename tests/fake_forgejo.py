@@ -1,0 +1,297 @@
+"""A stateful fake Forgejo on 127.0.0.1 that checks every request and response against the
+official OpenAPI document (``tests/data/forge-api/forgejo-openapi.v1.json``).
+
+State: users and tokens, pull requests (diff, files, head SHA), issue comments (ascending by
+creation, all returned at once as the real endpoint does), commit statuses appended as rows,
+repository and issue labels. Lists that page are capped at 50 items and send ``Link`` and
+``X-Total-Count``. ``violations`` collects every spec mismatch; tests assert it stays empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from openapi_check import SpecCheck
+
+SPEC = Path(__file__).parent / "data" / "forge-api" / "forgejo-openapi.v1.json"
+MAX_LIMIT = 50
+_spec_check: SpecCheck | None = None
+
+
+def spec_check() -> SpecCheck:
+    """The parsed spec, loaded once per test session."""
+    global _spec_check
+    if _spec_check is None:
+        _spec_check = SpecCheck(SPEC)
+    return _spec_check
+
+
+@dataclass
+class FakePR:
+    """A pull request in the fake."""
+
+    number: int
+    title: str
+    body: str
+    diff: str
+    head_sha: str
+    base_sha: str = "b" * 40
+    files: list[dict[str, Any]] = field(default_factory=list)
+    author: str = "alice"
+    old_heads: list[str] = field(default_factory=list)
+
+    def move_head(self, sha: str) -> None:
+        """Simulate a push: the head SHA changes, the old one stays a known commit."""
+        self.old_heads.append(self.head_sha)
+        self.head_sha = sha
+
+
+class FakeForgejo:
+    """The fake server. Owner/repo is ``owner/repo``; the bot's token is ``bot-token``."""
+
+    def __init__(self) -> None:
+        self.repo = "owner/repo"
+        self.tokens = {"bot-token": "reviewbot", "readonly-token": "reader"}
+        self.permissions = {"reviewbot": "write", "maintainer": "write", "owner": "owner",
+                            "stranger": "read"}
+        self.prs: dict[int, FakePR] = {}
+        self.comments: list[dict[str, Any]] = []
+        self.statuses: dict[str, list[dict[str, Any]]] = {}
+        self.labels: dict[int, dict[str, Any]] = {}
+        self.issue_labels: dict[int, set[int]] = {}
+        self.violations: list[str] = []
+        self.log: list[tuple[str, str]] = []
+        self.fail_status_posts = 0
+        self.on_diff: Callable[[FakePR], None] | None = None
+        self._ids = 1000
+        self._clock = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    # --- helpers ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The server root (``/api/v1`` is below it)."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _now(self) -> str:
+        self._clock += dt.timedelta(seconds=1)
+        return self._clock.isoformat().replace("+00:00", "Z")
+
+    def _user(self, login: str) -> dict[str, Any]:
+        return {"id": abs(hash(login)) % 10_000, "login": login, "full_name": login,
+                "email": f"{login}@example.invalid", "avatar_url": "", "html_url":
+                f"{self.url}/{login}", "is_admin": False, "active": True}
+
+    def add_pr(self, pr: FakePR) -> None:
+        """Add a pull request."""
+        self.prs[pr.number] = pr
+
+    def add_comment(self, number: int, login: str, body: str) -> dict[str, Any]:
+        """Add a comment as ``login``."""
+        cid = self._id()
+        comment = {"id": cid, "issue": number, "body": body, "user": login,
+                   "created_at": self._now()}
+        comment["updated_at"] = comment["created_at"]
+        self.comments.append(comment)
+        return comment
+
+    def comment_json(self, c: dict[str, Any]) -> dict[str, Any]:
+        """A comment as the API shows it."""
+        base = f"{self.url}/{self.repo}"
+        return {"id": c["id"], "body": c["body"], "user": self._user(c["user"]),
+                "html_url": f"{base}/pulls/{c['issue']}#issuecomment-{c['id']}",
+                "issue_url": f"{base}/issues/{c['issue']}",
+                "pull_request_url": f"{base}/pulls/{c['issue']}",
+                "created_at": c["created_at"], "updated_at": c["updated_at"],
+                "original_author": "", "original_author_id": 0, "assets": []}
+
+    def pr_comments(self, number: int) -> list[dict[str, Any]]:
+        """Comments on pull request ``number`` in creation order."""
+        return [c for c in self.comments if c["issue"] == number]
+
+    def status_rows(self, sha: str) -> list[dict[str, Any]]:
+        """Status rows posted on ``sha`` in posting order."""
+        return self.statuses.get(sha, [])
+
+    # --- routes --------------------------------------------------------------------------
+    def _route(self, method: str, rel: str, query: dict[str, list[str]], body: Any,
+               login: str) -> tuple[int, Any, dict[str, str]]:
+        r = f"/repos/{self.repo}"
+        if method == "GET" and rel == "/user":
+            return 200, self._user(login), {}
+        m = re.fullmatch(rf"{r}/pulls/(\d+)(\.diff|/files)?", rel)
+        if m and method == "GET":
+            pr = self.prs.get(int(m.group(1)))
+            if pr is None:
+                return 404, {"message": "pull request does not exist", "url": ""}, {}
+            if m.group(2) == ".diff":
+                if self.on_diff:
+                    self.on_diff(pr)
+                return 200, pr.diff, {"Content-Type": "text/plain; charset=utf-8"}
+            if m.group(2) == "/files":
+                return self._page(pr.files, query)
+            return 200, self._pr_json(pr), {}
+        m = re.fullmatch(rf"{r}/issues/(\d+)/comments", rel)
+        if m:
+            number = int(m.group(1))
+            if method == "GET":
+                return 200, [self.comment_json(c) for c in self.pr_comments(number)], {}
+            if login == "reader":
+                return 403, {"message": "token does not have write access", "url": ""}, {}
+            return 201, self.comment_json(self.add_comment(number, login, body["body"])), {}
+        m = re.fullmatch(rf"{r}/issues/comments/(\d+)", rel)
+        if m and method == "PATCH":
+            for c in self.comments:
+                if c["id"] == int(m.group(1)):
+                    if c["user"] != login:
+                        return 403, {"message": "not your comment", "url": ""}, {}
+                    c["body"], c["updated_at"] = body["body"], self._now()
+                    return 200, self.comment_json(c), {}
+            return 404, {"message": "comment does not exist", "url": ""}, {}
+        m = re.fullmatch(rf"{r}/statuses/([0-9a-f]+)", rel)
+        if m and method == "POST":
+            sha = m.group(1)
+            if login == "reader":
+                return 403, {"message": "token does not have write access", "url": ""}, {}
+            if self.fail_status_posts > 0:
+                self.fail_status_posts -= 1
+                return 500, {"message": "internal error", "url": ""}, {}
+            if not any(sha in (p.head_sha, p.base_sha) or sha in p.old_heads
+                       for p in self.prs.values()):
+                return 500, {"message": "object does not exist", "url": ""}, {}
+            row = {"id": self._id(), "status": body.get("state", ""),
+                   "context": body.get("context", ""),
+                   "description": body.get("description", ""),
+                   "target_url": body.get("target_url", ""), "created_at": self._now(),
+                   "url": f"{self.url}/api/v1{r}/statuses/{sha}", "creator": self._user(login)}
+            row["updated_at"] = row["created_at"]
+            self.statuses.setdefault(sha, []).append(row)
+            return 201, row, {}
+        m = re.fullmatch(rf"{r}/commits/([0-9a-f]+)/statuses", rel)
+        if m and method == "GET":
+            return self._page(list(reversed(self.status_rows(m.group(1)))), query)
+        m = re.fullmatch(rf"{r}/collaborators/([^/]+)/permission", rel)
+        if m and method == "GET":
+            user = m.group(1)
+            if user not in self.permissions:
+                return 404, {"message": "user does not exist", "url": ""}, {}
+            return 200, {"permission": self.permissions[user], "role_name":
+                         self.permissions[user], "user": self._user(user)}, {}
+        if rel == f"{r}/labels":
+            if method == "GET":
+                return self._page([self._label(i) for i in sorted(self.labels)], query)
+            lid = self._id()
+            self.labels[lid] = {"name": body["name"], "color": body["color"]}
+            return 201, self._label(lid), {}
+        m = re.fullmatch(rf"{r}/issues/(\d+)/labels(?:/(\d+))?", rel)
+        if m:
+            number = int(m.group(1))
+            current = self.issue_labels.setdefault(number, set())
+            if method == "GET":
+                return 200, [self._label(i) for i in sorted(current)], {}
+            if method == "POST":
+                current.update(i for i in body["labels"] if isinstance(i, int) and i in self.labels)
+                return 200, [self._label(i) for i in sorted(current)], {}
+            if method == "DELETE" and m.group(2):
+                current.discard(int(m.group(2)))
+                return 204, None, {}
+        return 404, {"message": f"fake has no route for {method} {rel}", "url": ""}, {}
+
+    def _label(self, lid: int) -> dict[str, Any]:
+        label = self.labels[lid]
+        return {"id": lid, "name": label["name"], "color": label["color"].lstrip("#"),
+                "description": "", "exclusive": False, "is_archived": False,
+                "url": f"{self.url}/api/v1/repos/{self.repo}/labels/{lid}"}
+
+    def _pr_json(self, pr: FakePR) -> dict[str, Any]:
+        base = f"{self.url}/{self.repo}"
+        return {"id": pr.number + 500, "number": pr.number, "title": pr.title, "body": pr.body,
+                "state": "open", "user": self._user(pr.author), "html_url":
+                f"{base}/pulls/{pr.number}", "diff_url": f"{base}/pulls/{pr.number}.diff",
+                "head": {"label": "feature", "ref": "feature", "sha": pr.head_sha, "repo_id": 1},
+                "base": {"label": "main", "ref": "main", "sha": pr.base_sha, "repo_id": 1},
+                "mergeable": True, "merged": False, "comments": len(self.pr_comments(pr.number)),
+                "changed_files": len(pr.files), "additions": sum(f["additions"] for f in pr.files),
+                "deletions": sum(f["deletions"] for f in pr.files), "draft": False,
+                "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"}
+
+    def _page(self, items: list[Any], query: dict[str, list[str]]) -> tuple[int, Any, dict]:
+        limit = min(int(query.get("limit", ["30"])[0]), MAX_LIMIT)
+        page = max(int(query.get("page", ["1"])[0]), 1)
+        chunk = items[(page - 1) * limit: page * limit]
+        headers = {"X-Total-Count": str(len(items))}
+        if page * limit < len(items):
+            headers["Link"] = f'<{self.url}/api/v1/next?page={page + 1}>; rel="next"'
+        return 200, chunk, headers
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                check = spec_check()
+                with fake.lock:
+                    fake.log.append((self.command, self.path))
+                    fake.violations += check.check_request(self.command, parts.path, query, body)
+                    auth = self.headers.get("Authorization", "")
+                    login = fake.tokens.get(auth.removeprefix("token ")) if auth.startswith(
+                        "token ") else None
+                    if login is None:
+                        status, payload, headers = 401, {"message": "token is required",
+                                                         "url": ""}, {}
+                    else:
+                        status, payload, headers = fake._route(
+                            self.command, parts.path.removeprefix("/api/v1"), query, body, login)
+                    is_json = not isinstance(payload, str)
+                    if status < 500:
+                        fake.violations += check.check_response(self.command, parts.path,
+                                                                status, payload, is_json)
+                data = b"" if payload is None else (payload.encode() if isinstance(payload, str)
+                                                    else json.dumps(payload).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", headers.pop(
+                    "Content-Type", "application/json;charset=utf-8"))
+                for k, v in headers.items():
+                    if k == "Link":  # rewrite to the real path with the next page
+                        v = v.replace("/api/v1/next", parts.path)
+                        q = {k2: v2[0] for k2, v2 in query.items() if k2 != "page"}
+                        extra = "".join(f"&{k2}={v2}" for k2, v2 in q.items())
+                        v = v.replace('>; rel', f'{extra}>; rel')
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+
+        return Handler

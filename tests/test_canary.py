@@ -1,0 +1,251 @@
+"""`reviewgate canary`, `gate-status` and `command` against a stateful fake Forgejo whose
+traffic is validated against the official OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DATA
+from fake_forgejo import FakeForgejo, FakePR
+from test_cli import BLOCKER, serve, write_config
+
+from reviewgate.canary import CANARY_COMMAND, read_gate
+from reviewgate.cli import main
+from reviewgate.forge import make_forge
+from reviewgate.testing import verdict_json
+
+HEAD = "a" * 40
+CONTEXT = "reviewgate/quality-gate"
+
+
+@pytest.fixture
+def forgejo(monkeypatch):
+    """A fake Forgejo with pull request #7 (psf/requests#6667's diff); the bot token is set."""
+    fake = FakeForgejo()
+    diff = (DATA / "requests-6667-ssl-context" / "diff.patch").read_text()
+    fake.add_pr(FakePR(number=7, title="Avoid reloading root certificates", body="Perf fix.",
+                       diff=diff, head_sha=HEAD,
+                       files=[{"filename": "src/requests/adapters.py", "status": "modified",
+                               "additions": 28, "deletions": 18, "changes": 46}]))
+    monkeypatch.setenv("REVIEWGATE_FORGE_TOKEN", "bot-token")
+    yield fake
+    fake.close()
+    assert fake.violations == []
+
+
+def canary(fake, config, *extra):
+    return main(["canary", "--forge", "forgejo", "--url", fake.url, "--repo", "owner/repo",
+                 "--pr", "7", "--config", config, *extra])
+
+
+def ours(fake, number=7):
+    return [c for c in fake.pr_comments(number) if c["user"] == "reviewbot"]
+
+
+def test_first_run_posts_pending_comments_and_final_status(forgejo, loopback, tmp_path, capsys):
+    """pending first, then one comment per seat and a decision comment, then success on HEAD."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    rows = forgejo.status_rows(HEAD)
+    assert [r["status"] for r in rows] == ["pending", "success"]
+    assert all(r["context"] == CONTEXT for r in rows)
+    assert rows[1]["description"] == "merge · Tech: 3/3 OK · Product: 3/3 OK"
+    comments = ours(forgejo)
+    assert len(comments) == 4
+    decision = comments[-1]
+    assert "<!-- reviewgate:decision -->" in decision["body"] and "| `a` |" in decision["body"]
+    assert rows[1]["target_url"].endswith(f"#issuecomment-{decision['id']}")
+    out = capsys.readouterr().out
+    assert f"GATE=merge\nSTATE=success\nSHA={HEAD}" in out
+    # the pending row came before any model call and before any comment
+    first_post = next(i for i, (m, p) in enumerate(forgejo.log) if m == "POST")
+    assert "/statuses/" in forgejo.log[first_post][1]
+
+
+def test_rerun_edits_in_place_with_more_than_50_comments(forgejo, loopback, tmp_path):
+    """A forced second run edits the same four comments; others' comments (even one quoting
+    our marker) are untouched; the history records both rounds."""
+    for i in range(60):
+        forgejo.add_comment(7, "alice", f"comment {i}")
+    impostor = forgejo.add_comment(7, "mallory", "<!-- reviewgate:decision --> fake decision")
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    before = {c["id"] for c in ours(forgejo)}
+    total = len(forgejo.pr_comments(7))
+    assert total == 61 + 4
+    serve(loopback, {("a", "tech"): verdict_json("NOT_OK", risks=[BLOCKER])})
+    assert canary(forgejo, config, "--force", "--fired-by", "operator") == 10
+    assert len(forgejo.pr_comments(7)) == total
+    assert {c["id"] for c in ours(forgejo)} == before
+    assert impostor["body"] == "<!-- reviewgate:decision --> fake decision"
+    decision = ours(forgejo)[-1]["body"]
+    assert "Status: DEFER" in decision and decision.count("| `aaaaaaaaaaaa` |") == 2
+    assert "| operator |" in decision
+    assert [r["status"] for r in forgejo.status_rows(HEAD)] == ["pending", "success", "pending",
+                                                                "failure"]
+
+
+def test_rerun_without_force_skips_decided_head(forgejo, loopback, tmp_path, capsys):
+    """Without --force, a head that already has a final decision is not reviewed again."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    calls = len(loopback.seen)
+    assert canary(forgejo, config) == 0
+    assert len(loopback.seen) == calls and len(forgejo.status_rows(HEAD)) == 2
+    assert "already has a decision" in capsys.readouterr().out
+
+
+def test_head_moves_during_review(forgejo, loopback, tmp_path, capsys):
+    """A push during the review: the old head gets a status marked stale, the new head none."""
+    new_head = "c" * 40
+    forgejo.on_diff = lambda pr: pr.move_head(new_head)
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    canary(forgejo, config)
+    rows = forgejo.status_rows(HEAD)
+    assert rows[-1]["description"].startswith("stale: head moved during review")
+    assert forgejo.status_rows(new_head) == []
+    assert "STALE=" in capsys.readouterr().out
+    assert "merge (stale)" in ours(forgejo)[-1]["body"]
+
+
+def test_status_post_500_is_retried(forgejo, loopback, tmp_path):
+    """A 500 on the status POST is retried and the run completes."""
+    forgejo.fail_status_posts = 1
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    assert [r["status"] for r in forgejo.status_rows(HEAD)] == ["pending", "success"]
+    assert sum(1 for m, p in forgejo.log if m == "POST" and "/statuses/" in p) == 3
+
+
+def test_pull_request_not_found(forgejo, loopback, tmp_path, capsys):
+    """An unknown pull request: exit 12, a clear message, nothing posted."""
+    config = write_config(tmp_path, loopback.url)
+    assert main(["canary", "--forge", "forgejo", "--url", forgejo.url, "--repo", "owner/repo",
+                 "--pr", "99", "--config", config]) == 12
+    assert "HTTP 404" in capsys.readouterr().err
+    assert forgejo.statuses == {} and forgejo.comments == []
+
+
+def test_token_without_write_access(forgejo, loopback, tmp_path, monkeypatch, capsys):
+    """A read-only token cannot set pending: exit 12, the token never shown, comments intact."""
+    forgejo.add_comment(7, "alice", "keep me")
+    monkeypatch.setenv("REVIEWGATE_FORGE_TOKEN", "readonly-token")
+    config = write_config(tmp_path, loopback.url)
+    assert canary(forgejo, config) == 12
+    err = capsys.readouterr().err
+    assert "HTTP 403" in err and "readonly-token" not in err
+    assert [c["body"] for c in forgejo.comments] == ["keep me"]
+
+
+def test_failure_after_pending_posts_error(forgejo, loopback, tmp_path, monkeypatch):
+    """A crash after pending leaves status error with the reason, never pending."""
+    import reviewgate.canary as canary_mod
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("model fleet on fire")
+    monkeypatch.setattr(canary_mod, "review_change", boom)
+    config = write_config(tmp_path, loopback.url)
+    with pytest.raises(RuntimeError):
+        canary(forgejo, config)
+    rows = forgejo.status_rows(HEAD)
+    assert [r["status"] for r in rows] == ["pending", "error"]
+    assert "model fleet on fire" in rows[-1]["description"]
+
+
+def test_labels_swap_between_rounds(forgejo, loopback, tmp_path):
+    """Configured labels: the decision's label is added and an earlier round's removed."""
+    config = write_config(tmp_path, loopback.url)
+    with open(config, "a") as fh:
+        fh.write('[gate.labels]\nmerge = "gate/merge"\ndefer = "gate/defer"\n')
+    serve(loopback, {})
+    canary(forgejo, config)
+    names = lambda: {forgejo.labels[i]["name"] for i in forgejo.issue_labels[7]}
+    assert names() == {"gate/merge"}
+    serve(loopback, {("b", "product"): verdict_json("NOT_OK", risks=[BLOCKER])})
+    canary(forgejo, config, "--force")
+    assert names() == {"gate/defer"}
+
+
+@pytest.mark.parametrize("rows,expected,code", [
+    ([("success", "merge · Tech: 3/3 OK · Product: 3/3 OK")], "merge", 0),
+    ([("failure", "defer · Tech: 1/3 OK · Product: 3/3 OK")], "defer", 13),
+    ([("failure", "split · Tech: 1/3 OK · Product: 1/3 OK")], "split", 13),
+    ([("error", "reviewgate error: quorum")], "error", 13),
+    ([("success", "merge · x"), ("pending", "reviewgate: reviewing")], "pending", 13),
+    ([], "missing", 13),
+])
+def test_gate_status_states(forgejo, tmp_path, capsys, rows, expected, code):
+    """gate-status reads the latest row of our context on the current head."""
+    forge = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    for state, description in rows:
+        forge.set_status(HEAD, state=state, context=CONTEXT, description=description)
+    forge.set_status(HEAD, state="success", context="other/ci", description="merge")
+    assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
+                 "owner/repo", "--pr", "7"]) == code
+    out = capsys.readouterr().out
+    assert f"GATE={expected}\nSHA={HEAD}\n" in out
+
+
+def test_gate_status_ignores_older_head(forgejo, capsys):
+    """A success left on an older head SHA is not a pass for the new head."""
+    forge = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    forge.set_status(HEAD, state="success", context=CONTEXT, description="merge · ok")
+    forgejo.prs[7].move_head("d" * 40)
+    reading = read_gate(forge, 7, CONTEXT)
+    assert reading.gate == "missing" and not reading.passed
+    assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
+                 "owner/repo", "--pr", "7", "--wait", "0.3", "--interval", "0.1"]) == 13
+    assert "GATE=missing" in capsys.readouterr().out
+
+
+def event(fake, user: str, body: str, tmp_path) -> str:
+    payload = {"action": "created", "comment": {"body": body, "user": {"login": user}},
+               "issue": {"number": 7, "pull_request": {"url": f"{fake.url}/owner/repo/pulls/7"}},
+               "repository": {"full_name": "owner/repo"}}
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    return str(path)
+
+
+def command(fake, config, path):
+    return main(["command", "--forge", "forgejo", "--url", fake.url, "--repo", "owner/repo",
+                 "--event", path, "--config", config])
+
+
+def test_canary_command_from_unauthorized_user_is_refused(forgejo, loopback, tmp_path):
+    """/canary from a read-only user gets a refusal comment and nothing runs."""
+    config = write_config(tmp_path, loopback.url)
+    assert command(forgejo, config, event(forgejo, "stranger", "/canary", tmp_path)) == 0
+    [refusal] = ours(forgejo)
+    assert "@stranger" in refusal["body"] and "write access" in refusal["body"]
+    assert forgejo.statuses == {} and loopback.seen == []
+
+
+def test_canary_command_from_maintainer_fires(forgejo, loopback, tmp_path, capsys):
+    """/canary from a user with write access re-fires (forced) and records who fired it."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert command(forgejo, config, event(forgejo, "maintainer", "please\n/canary\n",
+                                          tmp_path)) == 0
+    assert [r["status"] for r in forgejo.status_rows(HEAD)] == ["pending", "success"]
+    assert "| maintainer |" in ours(forgejo)[-1]["body"]
+
+
+@pytest.mark.parametrize("body", ["/canaryx", "x /canary", "/canary now please", "`/canary`"])
+def test_near_misses_do_nothing(forgejo, loopback, tmp_path, body):
+    """Near misses of /canary neither run nor reply."""
+    config = write_config(tmp_path, loopback.url)
+    assert command(forgejo, config, event(forgejo, "maintainer", body, tmp_path)) == 0
+    assert forgejo.comments == [] and forgejo.statuses == {}
+
+
+def test_command_regex():
+    """The /canary pattern: alone on a line, optional --force."""
+    assert CANARY_COMMAND.search("/canary") and CANARY_COMMAND.search("hi\n  /canary --force\n")
+    assert not CANARY_COMMAND.search("/canary-x") and not CANARY_COMMAND.search("/canary force")
