@@ -1,0 +1,144 @@
+"""A stateful fake of the GitHub REST API parts the gate uses, for GitHub's differences:
+the diff media type, ``per_page`` paging with ``Link``, labels by name, ``state`` in status
+rows, a ``GET /user`` that an Actions token may not call, and an issue-comments endpoint that
+ignores ``sort``/``direction`` (oldest first, paged)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class FakeGitHub:
+    """Repository ``owner/repo``; token ``gh-token`` is an Actions token (no ``/user``)."""
+
+    def __init__(self, diff: str, head: str, files: list[dict[str, Any]]):
+        self.diff, self.head, self.files = diff, head, files
+        self.comments: list[dict[str, Any]] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.labels: list[str] = []
+        self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.problems: list[str] = []
+        self._id = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        """Base URL standing in for https://api.github.com."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/v3"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_comment(self, login: str, body: str) -> dict[str, Any]:
+        """A comment by ``login``."""
+        self._id += 1
+        c = {"id": self._id, "body": body, "user": {"login": login, "type": "User"},
+             "created_at": f"2026-11-01T00:{self._id // 60:02d}:{self._id % 60:02d}Z",
+             "html_url": f"https://github.com/owner/repo/pull/7#issuecomment-{self._id}"}
+        self.comments.append(c)
+        return c
+
+    def _page(self, items, query, path):
+        per_page = int(query.get("per_page", ["30"])[0])
+        if per_page > 100:
+            self.problems.append(f"per_page {per_page} > 100")
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            headers["Link"] = (f'<{self.url.rsplit("/api/v3", 1)[0]}{path}?per_page={per_page}'
+                               f'&page={page + 1}>; rel="next"')
+        return 200, chunk, headers
+
+    def route(self, method, path, query, body, headers):
+        r = "/api/v3/repos/owner/repo"
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"message": "Requires authentication"}, {}
+        if path == "/api/v3/user":
+            return 403, {"message": "Resource not accessible by integration"}, {}
+        if path == f"{r}/pulls/7" and method == "GET":
+            if headers.get("accept") == "application/vnd.github.diff":
+                return 200, self.diff, {"Content-Type": "text/plain"}
+            return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
+                         "html_url": "https://github.com/owner/repo/pull/7",
+                         "user": {"login": "alice"}, "head": {"sha": self.head},
+                         "base": {"sha": "b" * 40}}, {}
+        if path == f"{r}/pulls/7/files":
+            return self._page(self.files, query, path)
+        if path == f"{r}/issues/7/comments":
+            if method == "GET":
+                return self._page(self.comments, query, path)  # ignores sort/direction
+            return 201, self.add_comment("github-actions[bot]", body["body"]), {}
+        m = re.fullmatch(rf"{r}/issues/comments/(\d+)", path)
+        if m and method == "PATCH":
+            c = next(c for c in self.comments if c["id"] == int(m.group(1)))
+            c["body"] = body["body"]
+            return 200, c, {}
+        m = re.fullmatch(rf"{r}/statuses/([0-9a-f]{{40}})", path)
+        if m and method == "POST":
+            if body["state"] not in ("error", "failure", "pending", "success"):
+                return 422, {"message": "Validation Failed"}, {}
+            self._id += 1
+            row = {"id": self._id, "state": body["state"], "context": body["context"],
+                   "description": body.get("description"), "target_url": body.get("target_url"),
+                   "created_at": f"2026-11-01T01:00:{self._id % 60:02d}Z", "sha": m.group(1)}
+            self.statuses.append(row)
+            return 201, row, {}
+        m = re.fullmatch(rf"{r}/commits/([0-9a-f]{{40}})/statuses", path)
+        if m:
+            rows = [s for s in reversed(self.statuses) if s["sha"] == m.group(1)]
+            return self._page(rows, query, path)
+        if path == f"{r}/issues/7/labels":
+            if method == "GET":
+                return self._page([{"id": i, "name": n} for i, n in enumerate(self.labels)],
+                                  query, path)
+            if not all(isinstance(n, str) for n in body["labels"]):
+                self.problems.append("labels must be names on GitHub")
+            self.labels += [n for n in body["labels"] if n not in self.labels]
+            return 200, [{"id": i, "name": n} for i, n in enumerate(self.labels)], {}
+        m = re.fullmatch(rf"{r}/issues/7/labels/(.+)", path)
+        if m and method == "DELETE":
+            from urllib.parse import unquote
+            self.labels.remove(unquote(m.group(1)))
+            return 200, [], {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                fake.log.append((self.command, self.path, headers))
+                status, payload, extra = fake.route(self.command, parts.path,
+                                                    parse_qs(parts.query), body, headers)
+                data = payload.encode() if isinstance(payload, str) else json.dumps(
+                    payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+        return Handler
