@@ -58,6 +58,7 @@ class Prompter:
         self.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2)
         self.persona_dirs = [p for p in (personas_dir, shipped_dir("personas")) if p]
         self.nonce = nonce or secrets.token_hex(8)
+        self._system: str | None = None
 
     def persona(self, hat: str) -> str:
         """The persona text for ``hat`` (``<hat>.md``), override first."""
@@ -90,8 +91,10 @@ class Prompter:
     def review_messages(self, pack: ContextPack, hat: str) -> list[Message]:
         """The chat messages for one ballot: ``[system, user]``, the hat-specific part last."""
         self._fence_safe(pack)
-        schema = json.dumps(verdict_schema("strict"), indent=1)
-        system = self.render("system.j2", schema=schema)
+        if self._system is None:
+            self._system = self.render("system.j2",
+                                       schema=json.dumps(verdict_schema("strict"), indent=1))
+        system = self._system
         user = self.render("review.j2", pack=pack, nonce=self.nonce, hat=hat,
                            persona=self.persona(hat))
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]

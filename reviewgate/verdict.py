@@ -10,6 +10,7 @@ so the request and the validation can never drift apart. Imports: stdlib and pyd
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any, Literal
@@ -139,6 +140,13 @@ _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxi
 
 
 def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:
+    """The JSON schema of :class:`Verdict` in one dialect (a fresh copy; see
+    :func:`_verdict_schema`)."""
+    return copy.deepcopy(_verdict_schema(dialect))
+
+
+@functools.lru_cache(maxsize=None)
+def _verdict_schema(dialect: str) -> dict[str, Any]:
     """The JSON schema of :class:`Verdict`, inlined (no ``$ref``).
 
     ``full`` keeps every bound (Ollama ``format``); ``strict`` drops the keywords OpenAI strict

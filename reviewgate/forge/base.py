@@ -9,6 +9,7 @@ never import each other.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Protocol
 
@@ -19,7 +20,8 @@ from tenacity import (Retrying, RetryCallState, retry_if_exception, stop_after_a
 from ..errors import ForgeError, redact, register_secret
 from ..providers.base import parse_retry_after
 
-__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "PullRequest", "StatusRow"]
+__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "PullRequest", "RestForge",
+           "StatusRow", "safe_message"]
 
 
 @dataclass
@@ -211,6 +213,109 @@ class ForgeHTTP:
     def close(self) -> None:
         """Close the client."""
         self.client.close()
+
+
+class RestForge:
+    """The parts of the Forgejo/Gitea and GitHub REST APIs that have the same shape: pull
+    request and file JSON, issue comments, status rows, collaborator permission.
+
+    Subclasses set the paging parameter (``size_param``/``page_size``), the field a status row
+    reports its state in (``status_field``) and the states the forge accepts, and implement what
+    differs (diff download, comment listing, labels).
+    """
+
+    name: ClassVar[str] = ""
+    states: ClassVar[frozenset[str]] = frozenset()
+    size_param: ClassVar[str] = ""
+    page_size: ClassVar[int] = 0
+    status_field: ClassVar[str] = "state"
+
+    def __init__(self, repo: str, http: ForgeHTTP, bot_login: str | None = None):
+        self.repo = repo
+        self.http = http
+        self._login = bot_login
+
+    @property
+    def _r(self) -> str:
+        return f"/repos/{quote(self.repo, safe='/')}"
+
+    def _pages(self, path: str) -> Iterator[Any]:
+        return self.http.pages(path, size_param=self.size_param, size=self.page_size)
+
+    def get_pull(self, number: int) -> PullRequest:
+        """The pull request; raises ForgeError (404) when it does not exist."""
+        data = self.http.json("GET", f"{self._r}/pulls/{number}")
+        return PullRequest(number=data["number"], title=data.get("title") or "",
+                           body=data.get("body") or "", head_sha=data["head"]["sha"],
+                           base_sha=(data.get("base") or {}).get("sha") or "",
+                           html_url=data.get("html_url") or "",
+                           author=(data.get("user") or {}).get("login", ""),
+                           state=data.get("state") or "open")
+
+    def list_files(self, number: int) -> list[ChangedFile]:
+        """Every changed file, all pages."""
+        return [ChangedFile(filename=f["filename"], status=f.get("status", ""),
+                            additions=f.get("additions", 0), deletions=f.get("deletions", 0))
+                for f in self._pages(f"{self._r}/pulls/{number}/files")]
+
+    def whoami(self) -> str:
+        """The login of the token's user (the bot), from ``GET /user``."""
+        if self._login is None:
+            self._login = self.http.json("GET", "/user")["login"]
+        return self._login
+
+    @staticmethod
+    def _comment(data: dict[str, Any]) -> Comment:
+        return Comment(id=data["id"], body=data.get("body") or "",
+                       author=(data.get("user") or {}).get("login", ""),
+                       html_url=data.get("html_url") or "", created_at=data.get("created_at", ""))
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """Post a new comment."""
+        return self._comment(self.http.json("POST", f"{self._r}/issues/{number}/comments",
+                                            json={"body": body}))
+
+    def edit_comment(self, comment_id: int, body: str) -> Comment:
+        """Edit a comment in place."""
+        return self._comment(self.http.json("PATCH", f"{self._r}/issues/comments/{comment_id}",
+                                            json={"body": body}))
+
+    def set_status(self, sha: str, *, state: str, context: str, description: str,
+                   target_url: str = "") -> None:
+        """Add a commit status row on ``sha``.
+
+        Raises:
+            ForgeError: ``state`` is not one this forge accepts (never sent).
+        """
+        if state not in self.states:
+            raise ForgeError(f"{self.name} does not accept status state {state!r}")
+        body = {"state": state, "context": context, "description": description}
+        if target_url:
+            body["target_url"] = target_url
+        self.http.json("POST", f"{self._r}/statuses/{sha}", json=body)
+
+    def list_statuses(self, sha: str) -> list[StatusRow]:
+        """Every status row of ``sha``, the state read from :attr:`status_field`."""
+        return [StatusRow(state=s.get(self.status_field) or s.get("state") or "",
+                          context=s.get("context", ""), description=s.get("description") or "",
+                          target_url=s.get("target_url") or "",
+                          created_at=s.get("created_at", ""), id=s.get("id", 0))
+                for s in self._pages(f"{self._r}/commits/{sha}/statuses")]
+
+    def permission(self, user: str) -> str:
+        """The user's permission (``none`` when not a collaborator: 403/404)."""
+        try:
+            data = self.http.json("GET",
+                                  f"{self._r}/collaborators/{quote(user, safe='')}/permission")
+        except ForgeError as exc:
+            if exc.status_code in (403, 404):
+                return "none"
+            raise
+        return (data or {}).get("permission") or "none"
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.http.close()
 
 
 def safe_message(exc: BaseException) -> str:
