@@ -135,8 +135,8 @@ _STRICT_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxim
 # 0.3.36). Grammars get every string capped at GRAMMAR_MAX_CHARS instead, which also bounds how
 # long a small model can ramble (about 8 tokens/s under a grammar on 2 cores).
 GRAMMAR_MAX_CHARS = 160
-_GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                        "title", "default"}
+_GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "title",
+                        "default"}
 
 
 def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:

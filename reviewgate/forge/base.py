@@ -259,9 +259,19 @@ class RestForge:
                 for f in self._pages(f"{self._r}/pulls/{number}/files")]
 
     def whoami(self) -> str:
-        """The login of the token's user (the bot), from ``GET /user``."""
+        """The login of the token's user (the bot), from ``GET /user``.
+
+        Raises:
+            ForgeError: the token cannot read ``/user``; the message says how to name the bot.
+        """
         if self._login is None:
-            self._login = self.http.json("GET", "/user")["login"]
+            try:
+                self._login = self.http.json("GET", "/user")["login"]
+            except ForgeError as exc:
+                raise ForgeError(f"{exc} (cannot tell the bot's login from this token: set "
+                                 "REVIEWGATE_BOT_LOGIN or [gate] bot_login)",
+                                 status_code=exc.status_code, method="GET",
+                                 path="/user") from None
         return self._login
 
     @staticmethod

@@ -69,7 +69,7 @@ class GitHubForge(RestForge):
         """The bot's login: ``GET /user``, or ``github-actions[bot]`` for an Actions token."""
         if self._login is None:
             try:
-                return super().whoami()
+                self._login = self.http.json("GET", "/user")["login"]
             except ForgeError as exc:
                 if exc.status_code not in (401, 403):
                     raise
