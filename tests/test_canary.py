@@ -249,3 +249,37 @@ def test_command_regex():
     """The /canary pattern: alone on a line, optional --force."""
     assert CANARY_COMMAND.search("/canary") and CANARY_COMMAND.search("hi\n  /canary --force\n")
     assert not CANARY_COMMAND.search("/canary-x") and not CANARY_COMMAND.search("/canary force")
+
+
+def test_actions_environment_supplies_every_value(forgejo, loopback, tmp_path, monkeypatch):
+    """Inside Actions: URL, repo and PR come from the environment and the event payload; the
+    decision goes to the step summary and `decision=` to the step outputs."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps({"action": "synchronize", "pull_request": {"number": 7}}))
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+    for name, value in {"GITHUB_SERVER_URL": forgejo.url, "GITHUB_REPOSITORY": "owner/repo",
+                        "GITHUB_EVENT_PATH": str(payload), "REVIEWGATE_FORGE": "forgejo",
+                        "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs),
+                        "GITHUB_ACTOR": "alice"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["canary", "--config", config]) == 0
+    assert "decision=merge\nstate=success\n" in outputs.read_text()
+    assert "## Review decision" in summary.read_text()
+    assert "| alice |" in ours(forgejo)[-1]["body"]
+
+
+def test_gate_status_wait_polls_until_final(forgejo, capsys):
+    """--wait keeps polling while pending and returns once the final status lands."""
+    import threading
+
+    forge = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    forge.set_status(HEAD, state="pending", context=CONTEXT, description="reviewing")
+    timer = threading.Timer(0.5, lambda: forge.set_status(
+        HEAD, state="failure", context=CONTEXT, description="split · Tech: 0/3 OK"))
+    timer.start()
+    code = main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
+                 "owner/repo", "--pr", "7", "--wait", "10", "--interval", "0.1"])
+    timer.join()
+    assert code == 13 and "GATE=split" in capsys.readouterr().out

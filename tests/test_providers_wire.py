@@ -51,8 +51,9 @@ WIRES = {
 def make_seat(wire: str, url: str, **over) -> SeatConfig:
     settings, *_ = WIRES[wire]
     base = url + "/v1" if wire.startswith("openai") else url
-    return SeatConfig(name="s1", model="m", base_url=base, timeout_s=over.pop("timeout_s", 10),
-                      context_window=4096, max_output_tokens=512, **{**settings, **over})
+    fields = {"name": "s1", "model": "m", "base_url": base, "timeout_s": 10,
+              "context_window": 4096, "max_output_tokens": 512, **settings, **over}
+    return SeatConfig(**fields)
 
 
 def run_one(seat: SeatConfig) -> Ballot:
@@ -229,3 +230,15 @@ def test_connection_refused_abstains(loopback):
     loopback.close()
     ballot = run_one(make_seat("openai", url, max_attempts=2))
     assert ballot.vote == "ABSTAIN" and "connect" in ballot.error
+
+
+def test_ollama_cloud_needs_and_sends_its_key(loopback, monkeypatch):
+    """A :cloud model abstains without OLLAMA_API_KEY and sends it as a bearer token with it."""
+    seat = make_seat("ollama", loopback.url, model="glm-4.6:cloud")
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    assert run_one(seat).error == "missing OLLAMA_API_KEY"
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-secret-123")
+    loopback.script("POST", "/api/chat", Reply(200, ollama_body(verdict_json())))
+    assert run_one(seat).vote == "OK"
+    assert loopback.requests_to("/api/chat")[0].headers["authorization"] == \
+        "Bearer ollama-secret-123"
