@@ -76,11 +76,12 @@ def main() -> None:
         cs = change(name)
         text = cs.diff
         size = f"{len(text) / 1024:.0f} KiB, {len(cs.files)} files"
-        ms, kib = timed(lambda: parse_unified_diff(text), args.repeat)
+        ms, kib = timed(lambda text=text: parse_unified_diff(text), args.repeat)
         table.add_row("parse unified diff", f"{name} ({size})", f"{ms:.2f}", str(kib))
-        ms, kib = timed(lambda: build_context(cs, budget_tokens=6000, exclude=[]), args.repeat)
+        ms, kib = timed(lambda cs=cs: build_context(cs, budget_tokens=6000, exclude=[]),
+                        args.repeat)
         table.add_row("context pack (6k tokens)", name, f"{ms:.2f}", str(kib))
-        ms, kib = timed(lambda: scripted_review(cs), args.repeat)
+        ms, kib = timed(lambda cs=cs: scripted_review(cs), args.repeat)
         table.add_row("6 ballots + decision (scripted)", name, f"{ms:.2f}", str(kib))
     console.print(table)
 

@@ -33,11 +33,10 @@ def diff_budget(profile: Profile, change: ChangeSet, prompter: Prompter) -> int:
     """Tokens the diff may take: the smallest seat's context window, minus its output
     allowance and the rest of the prompt (rendered with an empty diff), times
     :data:`BUDGET_SAFETY`. Every seat sees the same pack. At least 256 tokens."""
-    empty = build_context(change.model_copy(update={"diff": "", "files": []}),
-                          budget_tokens=0, exclude=[])
-    empty.files = [f for f in build_context(change, budget_tokens=0, exclude=[]).files]
-    overhead = max(sum(estimate_tokens(m["content"]) for m in prompter.review_messages(empty, h))
-                   for h in profile.hats)
+    files_only = build_context(change, budget_tokens=0, exclude=[])  # everything but the diff
+    overhead = max(sum(estimate_tokens(m["content"])
+                       for m in prompter.review_messages(files_only, hat))
+                   for hat in profile.hats)
     room = min(seat.context_window - seat.max_output_tokens for seat in profile.seats)
     return max(256, int((room - overhead) * BUDGET_SAFETY))
 

@@ -20,7 +20,8 @@ from .review import Progress
 
 __all__ = ["print_config", "progress_printer"]
 
-_BADGE = {"OK": "[green]✅ OK[/]", "NOT_OK": "[red]❌ NOT_OK[/]", "ABSTAIN": "[yellow]⚪ ABSTAIN[/]"}
+_BADGE = {"OK": "[green]✅ OK[/]", "NOT_OK": "[red]❌ NOT_OK[/]",
+          "ABSTAIN": "[yellow]⚪ ABSTAIN[/]"}
 
 
 def _cell(event: Progress | None) -> str:

@@ -89,9 +89,9 @@ class Ballot(BaseModel):
     ``vote`` is the verdict's vote, or ``ABSTAIN`` when there is no valid verdict; then
     ``error`` says why ("timeout after 60 s", "missing ANTHROPIC_API_KEY", "unparseable: ...").
     ``raw`` keeps the last raw model text (empty when no answer arrived) and ``answers`` every
-    answer in order (the first and the re-ask's), which is what a replay feeds back. Token counts are as the
-    provider reported them (summed over the re-ask); ``latency_s`` is wall time in seconds;
-    ``cost_usd`` is computed from the seat's configured prices (0 when none are set).
+    answer in order (the first and the re-ask's), which is what a replay feeds back. Token
+    counts are as the provider reported them (summed over the re-ask); ``latency_s`` is wall
+    time in seconds; ``cost_usd`` is computed from the seat's configured prices (0 when none are set).
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -50,7 +50,7 @@ class SpecCheck:
         for regex, template, names, ops in self.routes:
             m = regex.match(rel)
             if m and method.lower() in ops:
-                return template, ops[method.lower()], dict(zip(names, m.groups()))
+                return template, ops[method.lower()], dict(zip(names, m.groups(), strict=True))
         raise LookupError(f"{method} {rel} is not an operation of the spec")
 
     def check_request(self, method: str, path: str, query: dict[str, list[str]],

@@ -165,7 +165,8 @@ def test_labels_swap_between_rounds(forgejo, loopback, tmp_path):
         fh.write('[gate.labels]\nmerge = "gate/merge"\ndefer = "gate/defer"\n')
     serve(loopback, {})
     canary(forgejo, config)
-    names = lambda: {forgejo.labels[i]["name"] for i in forgejo.issue_labels[7]}
+    def names() -> set[str]:
+        return {forgejo.labels[i]["name"] for i in forgejo.issue_labels[7]}
     assert names() == {"gate/merge"}
     serve(loopback, {("b", "product"): verdict_json("NOT_OK", risks=[BLOCKER])})
     canary(forgejo, config, "--force")

@@ -146,7 +146,8 @@ def test_git_range_input(tmp_path, loopback, monkeypatch):
     import subprocess
     repo = tmp_path / "repo"
     repo.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)
+    def run(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
     run("init", "-q")
     run("config", "user.email", "t@example.invalid")
     run("config", "user.name", "t")

@@ -42,7 +42,8 @@ def test_extra_fields_and_bad_literals_rejected():
         extract_verdict(json.dumps({**data, "extra": 1}))
     with pytest.raises(ExtractionError):
         extract_verdict(json.dumps({**data, "vote": "APPROVE"}))
-    risk = {"severity": "critical", "title": "t", "location": "", "detail": "", "recommendation": ""}
+    risk = {"severity": "critical", "title": "t", "location": "", "detail": "",
+            "recommendation": ""}
     with pytest.raises(ExtractionError):
         extract_verdict(json.dumps({**data, "risks": [risk]}))
 

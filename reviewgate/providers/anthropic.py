@@ -1,7 +1,8 @@
 """Anthropic Messages API with native structured output.
 
-Request: no ``temperature`` (the 2.x SDK no longer takes it); ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
-"Structured outputs"; SDK type ``anthropic.types.OutputConfigParam``). The system message goes in
+Request: ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
+"Structured outputs"; SDK type ``anthropic.types.OutputConfigParam``) and no ``temperature``
+(``messages.create`` of the 2.x SDK no longer accepts it). The system message goes in
 the top-level ``system`` field. ``stop_reason`` ``max_tokens`` means the output was cut;
 ``refusal`` means the model declined. The SDK runs on httpx2; its retries are off.
 """
