@@ -91,7 +91,7 @@ class Ballot(BaseModel):
     ``raw`` keeps the last raw model text (empty when no answer arrived) and ``answers`` every
     answer in order (the first and the re-ask's), which is what a replay feeds back. Token
     counts are as the provider reported them (summed over the re-ask); ``latency_s`` is wall
-    time in seconds; ``cost_usd`` is computed from the seat's configured prices (0 when none are set).
+    time in seconds; ``cost_usd`` is computed from the seat's configured prices.
     """
 
     model_config = ConfigDict(extra="forbid")
