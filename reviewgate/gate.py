@@ -45,13 +45,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-async def _review(profile: Profile, pack: ContextPack, prompter: Prompter,
-                  providers: dict[str, Provider] | None,
-                  on_progress: Callable[[Progress], None] | None):
-    return await run_review(profile, pack, prompter, providers=providers,
-                            on_progress=on_progress)
-
-
 def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profile,
             pack: ContextPack, ballots, wall_s: float, replayed_from: str | None = None,
             input_record: InputRecord | None = None) -> Record:
@@ -102,7 +95,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     pack = build_context(change, budget_tokens=diff_budget(profile, change, prompter),
                          exclude=profile.policy.size_exclude, norms=norms)
     started = time.monotonic()
-    ballots = asyncio.run(_review(profile, pack, prompter, providers, on_progress))
+    ballots = asyncio.run(run_review(profile, pack, prompter, providers=providers,
+                                           on_progress=on_progress))
     return _record(change, config, name, profile, pack, ballots, time.monotonic() - started)
 
 
@@ -129,7 +123,8 @@ def replay_record(record: Record, *, source: str,
     prompter = _ReplayPrompter()
     pack = build_context(change, budget_tokens=record.input.budget_tokens, exclude=[])
     started = time.monotonic()
-    ballots = asyncio.run(_review(profile, pack, prompter, providers, on_progress))
+    ballots = asyncio.run(run_review(profile, pack, prompter, providers=providers,
+                                           on_progress=on_progress))
     config = Config(profiles={record.config.profile_name: profile}, source=record.config.source)
     out = _record(change, config, record.config.profile_name, profile, pack, ballots,
                   time.monotonic() - started, replayed_from=source, input_record=record.input)

@@ -140,10 +140,6 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
             return state.finish(started, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
-async def _no_provider_ballot(seat: SeatConfig, hat: str, error: str) -> Ballot:
-    return _Ballot(seat, hat, seat.provider).finish(time.monotonic(), error=error)
-
-
 async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                      providers: dict[str, Provider] | None = None,
                      on_progress: Callable[[Progress], None] | None = None) -> list[Ballot]:
@@ -175,7 +171,8 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
 
     async def one(seat: SeatConfig, hat: str) -> Ballot:
         if seat.name in failed:
-            ballot = await _no_provider_ballot(seat, hat, failed[seat.name])
+            ballot = _Ballot(seat, hat, seat.provider).finish(time.monotonic(),
+                                                              error=failed[seat.name])
         else:
             def started() -> None:
                 if on_progress:
