@@ -82,8 +82,10 @@ class Policy(_Strict):
     """The decision policy (DESIGN.md section 4); every field is a default that can be changed.
 
     ``blockers``: ``any`` means one blocker from any non-abstaining ballot defers; ``corroborated``
-    means only blockers raised by two or more ballots defer (single-reviewer blockers become
-    operator questions).
+    means only blockers raised by two or more seats defer (single-reviewer blockers become
+    operator questions). ``consolidate``: ``deterministic`` groups the findings offline
+    (:mod:`reviewgate.consolidate`); ``seat:NAME`` asks that configured seat to group them in one
+    extra call and falls back to the deterministic grouping if the call fails.
     """
 
     quorum: int = Field(default=2, ge=1)
@@ -91,6 +93,8 @@ class Policy(_Strict):
     split_max_changed_lines: int = Field(default=400, ge=1)
     split_max_files: int = Field(default=10, ge=1)
     split_votes: int = Field(default=2, ge=1)
+    consolidate: str = Field(default="deterministic",
+                             pattern=r"^(deterministic|seat:[A-Za-z0-9_.-]+)$")
     size_exclude: list[str] = Field(default_factory=lambda: [
         "*.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "uv.lock",
         "Cargo.lock", "go.sum", "*.min.js", "*.min.css", "*.pb.go", "*_pb2.py", "*.snap",
@@ -114,6 +118,10 @@ class Profile(_Strict):
             raise ValueError(f"seat names must be unique; repeated: {', '.join(dupes)}")
         if len(set(self.hats)) != len(self.hats):
             raise ValueError("hat names must be unique")
+        wanted = self.policy.consolidate
+        if wanted.startswith("seat:") and wanted[5:] not in names:
+            raise ValueError(f"policy.consolidate names seat {wanted[5:]!r}, which is not a "
+                             f"seat of this profile ({', '.join(names)})")
         return self
 
 

@@ -17,13 +17,12 @@ Imports: stdlib, pydantic and the leaf modules only; no network library.
 
 from __future__ import annotations
 
-import re
-from difflib import SequenceMatcher
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from .config import Policy
+from .consolidate import Item, group_findings
 from .verdict import SEVERITY_RANK, Ballot, Finding
 
 __all__ = [
@@ -34,6 +33,8 @@ __all__ = [
     "Dissent",
     "HatTally",
     "decide",
+    "raised_findings",
+    "valid_groups",
 ]
 
 DecisionName = Literal["merge", "defer", "split", "error"]
@@ -63,17 +64,20 @@ class HatTally(BaseModel):
 
 
 class Raised(BaseModel):
-    """One finding as raised by one ballot."""
+    """One finding as raised by one ballot: ``index`` is its position in the ballot's risks."""
 
     seat: str
     hat: str
+    index: int = 0
     finding: Finding
 
 
 class Cluster(BaseModel):
-    """Findings from different ballots about the same thing (same location, similar title).
+    """Findings from different ballots about the same issue (see :mod:`reviewgate.consolidate`).
 
-    ``severity`` is the most severe member's; ``ballots`` counts distinct (seat, hat) pairs.
+    ``severity``, ``title`` and ``location`` are the most severe member's; ``ballots`` counts
+    distinct (seat, hat) pairs, ``seats`` distinct seats. A finding is *corroborated* when two or
+    more seats (independent models) raised it: one model wearing two hats is not two reviewers.
     """
 
     severity: str
@@ -87,9 +91,14 @@ class Cluster(BaseModel):
         return len({(m.seat, m.hat) for m in self.members})
 
     @property
+    def seats(self) -> list[str]:
+        """Distinct seats that raised this finding, sorted."""
+        return sorted({m.seat for m in self.members})
+
+    @property
     def corroborated(self) -> bool:
-        """True when raised by more than one ballot."""
-        return self.ballots > 1
+        """True when raised by two or more seats."""
+        return len(self.seats) > 1
 
     @property
     def raised_by(self) -> list[str]:
@@ -110,7 +119,9 @@ class Decision(BaseModel):
     """The outcome of one run.
 
     ``state`` is the commit status state (``success``/``failure``/``error``); ``reasons`` say in
-    plain words why; ``questions`` are yes/no operator decisions.
+    plain words why; ``questions`` are yes/no operator decisions. ``groups`` is the grouping of
+    :func:`raised_findings` behind ``clusters`` and ``consolidated_by`` who made it
+    (``deterministic`` or ``seat:NAME``), so a replay reproduces it without a model call.
     """
 
     decision: DecisionName
@@ -126,20 +137,22 @@ class Decision(BaseModel):
     oversized: bool
     split_votes: int
     policy: Policy = Field(default_factory=Policy)
+    consolidated_by: str = "deterministic"
+    groups: list[list[int]] = Field(default_factory=list)
 
     @property
     def single_blockers(self) -> list[Cluster]:
-        """Blockers raised by exactly one ballot."""
+        """Blockers raised by one seat only."""
         return [c for c in self.clusters if c.severity == "blocker" and not c.corroborated]
 
     @property
     def corroborated(self) -> list[Cluster]:
-        """Findings raised by more than one ballot, any severity."""
+        """Findings raised by two or more seats, any severity."""
         return [c for c in self.clusters if c.corroborated]
 
     @property
     def single_high(self) -> list[Cluster]:
-        """High-severity findings raised by exactly one ballot."""
+        """High-severity findings raised by one seat only."""
         return [c for c in self.clusters if c.severity == "high" and not c.corroborated]
 
     def tally_line(self) -> str:
@@ -149,61 +162,47 @@ class Decision(BaseModel):
 
 # --- clustering ----------------------------------------------------------------------------------
 
-_LOC = re.compile(r"^\s*(?P<path>[^\s:]+?)(?::(?P<line>\d+)(?:-\d+)?)?(?:[\s:,].*)?$")
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = {"the", "a", "an", "of", "in", "on", "to", "is", "and", "or", "for", "not", "be", "with"}
+def raised_findings(ballots: list[Ballot]) -> list[Raised]:
+    """Every finding of every voting ballot, in a canonical order (hat, seat, position).
+
+    This list is what :func:`decide`'s ``groups`` index into (and what a seat asked to group the
+    findings sees, one id per entry).
+    """
+    voting = sorted((b for b in ballots if not b.abstained and b.verdict is not None),
+                    key=lambda b: (b.hat, b.seat))
+    return [Raised(seat=b.seat, hat=b.hat, index=i, finding=f)
+            for b in voting for i, f in enumerate(b.verdict.risks)]  # type: ignore[union-attr]
 
 
-def _location(loc: str) -> tuple[str, int | None]:
-    m = _LOC.match(loc or "")
-    if not m or "/" not in m.group("path") and "." not in m.group("path"):
-        return "", None
-    line = m.group("line")
-    return m.group("path").lower(), int(line) if line else None
+def _item(r: Raised) -> Item:
+    f = r.finding
+    return Item(ballot=f"{r.hat}-{r.seat}", text=f"{f.title}. {f.detail}", location=f.location)
 
 
-def _words(title: str) -> set[str]:
-    return {w for w in _WORD.findall(title.lower()) if w not in _STOP}
+def valid_groups(groups: list[list[int]], count: int) -> bool:
+    """True when ``groups`` partition ``range(count)`` (every index exactly once)."""
+    flat = [i for g in groups for i in g]
+    return sorted(flat) == list(range(count)) and all(groups)
 
 
-def _similar(a: str, b: str) -> bool:
-    wa, wb = _words(a), _words(b)
-    if wa and wb and len(wa & wb) / len(wa | wb) >= 0.5:
-        return True
-    return SequenceMatcher(None, a.lower(), b.lower()).ratio() >= 0.75
-
-
-def _same_place(a: str, b: str) -> bool:
-    pa, la = _location(a)
-    pb, lb = _location(b)
-    if pa != pb:
-        return False
-    if la is None or lb is None:
-        return True
-    return abs(la - lb) <= 10
-
-
-def _cluster(raised: list[Raised]) -> list[Cluster]:
-    ordered = sorted(raised, key=lambda r: (SEVERITY_RANK[r.finding.severity], r.finding.location,
-                                            r.finding.title, r.seat, r.hat))
+def _clusters(raised: list[Raised], groups: list[list[int]]) -> list[Cluster]:
     clusters: list[Cluster] = []
-    for item in ordered:
-        for cluster in clusters:
-            if _same_place(cluster.location, item.finding.location) and _similar(
-                    cluster.title, item.finding.title):
-                cluster.members.append(item)
-                break
-        else:
-            clusters.append(Cluster(severity=item.finding.severity, title=item.finding.title,
-                                    location=item.finding.location, members=[item]))
-    clusters.sort(key=lambda c: (SEVERITY_RANK[c.severity], -c.ballots, c.location, c.title))
+    for group in groups:
+        members = sorted((raised[i] for i in group),
+                         key=lambda r: (SEVERITY_RANK[r.finding.severity], r.hat, r.seat, r.index))
+        lead = members[0].finding
+        clusters.append(Cluster(severity=lead.severity, title=lead.title,
+                                location=lead.location, members=members))
+    clusters.sort(key=lambda c: (SEVERITY_RANK[c.severity], -len(c.seats), -c.ballots,
+                                 c.location, c.title))
     return clusters
 
 
 # --- the decision --------------------------------------------------------------------------------
 
 def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
-           changed_files: int) -> Decision:
+           changed_files: int, groups: list[list[int]] | None = None,
+           consolidated_by: str = "deterministic") -> Decision:
     """Decide merge / defer / split / error from the ballots.
 
     Args:
@@ -211,6 +210,10 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
         policy: thresholds and blocker handling.
         hats: the configured hats; a hat with no ballots fails quorum.
         changed_lines, changed_files: size of the change with excluded files already left out.
+        groups: a grouping of :func:`raised_findings` decided elsewhere (a seat asked to group
+            them); ignored, with the deterministic grouping used instead, unless it partitions
+            the findings.
+        consolidated_by: who made ``groups`` (recorded in the decision).
 
     Returns:
         a :class:`Decision`; never raises for any list of valid ballots.
@@ -230,8 +233,13 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
         hats.index(h) if h in hats else len(hats), h))]
 
     voting = [b for b in ballots if not b.abstained and b.verdict is not None]
-    raised = [Raised(seat=b.seat, hat=b.hat, finding=f) for b in voting for f in b.verdict.risks]
-    clusters = _cluster(raised)
+    raised = raised_findings(ballots)
+    if groups is not None and not valid_groups(groups, len(raised)):
+        consolidated_by = f"deterministic ({consolidated_by}: not a grouping of the findings)"
+        groups = None
+    if groups is None:
+        groups = group_findings([_item(r) for r in raised])
+    clusters = _clusters(raised, groups)
     dissents = sorted((Dissent(seat=b.seat, hat=b.hat, confidence=b.verdict.confidence,
                                summary=b.verdict.summary)
                        for b in voting if b.vote == "NOT_OK"),
@@ -293,4 +301,4 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
                     tallies=ordered_tallies, clusters=clusters, dissents=dissents,
                     abstentions=abstentions, questions=questions, changed_lines=changed_lines,
                     changed_files=changed_files, oversized=oversized, split_votes=split_votes,
-                    policy=policy)
+                    policy=policy, consolidated_by=consolidated_by, groups=groups)

@@ -16,7 +16,8 @@ from . import __version__
 from .changeset import ChangeSet
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
-from .decision import decide
+from .decision import decide, raised_findings
+from .grouping import SeatGrouping, consolidate_with_seat
 from .prompts import Prompter
 from .providers import Provider
 from .providers.replay import ReplayProvider
@@ -47,15 +48,19 @@ def _now() -> str:
 
 def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profile,
             pack: ContextPack, ballots, wall_s: float, replayed_from: str | None = None,
-            input_record: InputRecord | None = None) -> Record:
+            input_record: InputRecord | None = None,
+            grouping: SeatGrouping | None = None) -> Record:
     changed_lines, changed_files = change.size(profile.policy.size_exclude)
     if input_record is not None:
         changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
+    grouping = grouping or SeatGrouping(groups=None, by="deterministic")
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
-                      changed_files=changed_files)
-    usage = Usage(tokens_in=sum(b.tokens_in for b in ballots),
-                  tokens_out=sum(b.tokens_out for b in ballots),
-                  cost_usd=round(sum(b.cost_usd for b in ballots), 6), wall_s=round(wall_s, 3))
+                      changed_files=changed_files, groups=grouping.groups,
+                      consolidated_by=grouping.by)
+    usage = Usage(tokens_in=sum(b.tokens_in for b in ballots) + grouping.tokens_in,
+                  tokens_out=sum(b.tokens_out for b in ballots) + grouping.tokens_out,
+                  cost_usd=round(sum(b.cost_usd for b in ballots) + grouping.cost_usd, 6),
+                  wall_s=round(wall_s, 3))
     return Record(
         tool=f"reviewgate {__version__}", created_at=_now(), replayed_from=replayed_from,
         input=input_record or InputRecord.of(
@@ -95,9 +100,18 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     pack = build_context(change, budget_tokens=diff_budget(profile, change, prompter),
                          exclude=profile.policy.size_exclude, norms=norms)
     started = time.monotonic()
-    ballots = asyncio.run(run_review(profile, pack, prompter, providers=providers,
-                                           on_progress=on_progress))
-    return _record(change, config, name, profile, pack, ballots, time.monotonic() - started)
+
+    async def run() -> tuple[list, SeatGrouping]:
+        ballots = await run_review(profile, pack, prompter, providers=providers,
+                                   on_progress=on_progress)
+        seat = profile.policy.consolidate.removeprefix("seat:")
+        grouping = await consolidate_with_seat(raised_findings(ballots), profile, prompter,
+                                               provider=(providers or {}).get(seat))
+        return ballots, grouping
+
+    ballots, grouping = asyncio.run(run())
+    return _record(change, config, name, profile, pack, ballots, time.monotonic() - started,
+                   grouping=grouping)
 
 
 class _ReplayPrompter(Prompter):
@@ -126,6 +140,10 @@ def replay_record(record: Record, *, source: str,
     ballots = asyncio.run(run_review(profile, pack, prompter, providers=providers,
                                            on_progress=on_progress))
     config = Config(profiles={record.config.profile_name: profile}, source=record.config.source)
+    recorded = record.decision
+    grouping = (SeatGrouping(groups=recorded.groups, by=recorded.consolidated_by)
+                if recorded.consolidated_by.startswith("seat:") else None)
     out = _record(change, config, record.config.profile_name, profile, pack, ballots,
-                  time.monotonic() - started, replayed_from=source, input_record=record.input)
+                  time.monotonic() - started, replayed_from=source, input_record=record.input,
+                  grouping=grouping)
     return out

@@ -83,8 +83,12 @@ class Prompter:
             raise ConfigError(f"template {template}: {exc.message}") from None
 
     def _fence_safe(self, pack: ContextPack) -> None:
+        self.fence_safe_texts([pack.diff, pack.body, pack.title])
+
+    def fence_safe_texts(self, texts: list[str]) -> None:
+        """Pick a new nonce until no text of ``texts`` holds the fence marker."""
         marker = f"UNTRUSTED-{self.nonce}"
-        while marker in pack.diff or marker in pack.body or marker in pack.title:
+        while any(marker in t for t in texts):
             self.nonce = secrets.token_hex(8)
             marker = f"UNTRUSTED-{self.nonce}"
 

@@ -13,7 +13,7 @@ import copy
 import functools
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,7 +25,9 @@ __all__ = [
     "Severity",
     "Verdict",
     "Vote",
+    "extract_model",
     "extract_verdict",
+    "model_schema",
     "verdict_schema",
 ]
 
@@ -34,6 +36,8 @@ Vote = Literal["OK", "NOT_OK", "ABSTAIN"]
 
 #: Severity order, most severe first.
 SEVERITY_RANK: dict[str, int] = {"blocker": 0, "high": 1, "medium": 2, "low": 3}
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Finding(BaseModel):
@@ -141,24 +145,32 @@ _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxi
 
 def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:
     """The JSON schema of :class:`Verdict` in one dialect (a fresh copy; see
-    :func:`_verdict_schema`)."""
+    :func:`model_schema`). In the ``grammar`` dialect ``confidence`` is offered as the literal
+    values 0.0, 0.1, ... 1.0: grammars cannot bound numbers, and small models answer 100 or 1e15.
+    """
     return copy.deepcopy(_verdict_schema(dialect))
 
 
 @functools.lru_cache(maxsize=None)
 def _verdict_schema(dialect: str) -> dict[str, Any]:
-    """The JSON schema of :class:`Verdict`, inlined (no ``$ref``).
+    result = model_schema(Verdict, dialect)
+    if dialect == "grammar":
+        result["properties"]["confidence"] = {"enum": [round(i / 10, 1) for i in range(11)]}
+    return result
+
+
+def model_schema(model: type[BaseModel], dialect: str = "full") -> dict[str, Any]:
+    """The JSON schema of a pydantic ``model``, inlined (no ``$ref``), in one dialect.
 
     ``full`` keeps every bound (Ollama ``format``); ``strict`` drops the keywords OpenAI strict
     mode and Anthropic structured outputs do not accept and keeps ``additionalProperties: false``
     with every field required (OpenAI structured outputs guide, "Supported schemas");
-    ``grammar`` (llama.cpp) keeps the array bounds, caps strings at :data:`GRAMMAR_MAX_CHARS`
-    and offers ``confidence`` as the literal values 0.0, 0.1, ... 1.0. pydantic validates every
-    bound anyway.
+    ``grammar`` (llama.cpp) keeps the array bounds and caps strings at
+    :data:`GRAMMAR_MAX_CHARS`. pydantic validates every bound anyway.
     """
     dropped = {"full": {"title", "default"}, "strict": _STRICT_UNSUPPORTED,
                "grammar": _GRAMMAR_UNSUPPORTED}[dialect]
-    schema = Verdict.model_json_schema()
+    schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
     def inline(node: Any) -> Any:
@@ -181,9 +193,6 @@ def _verdict_schema(dialect: str) -> dict[str, Any]:
     result = inline(schema)
     result.pop("title", None)
     if dialect == "grammar":
-        # Grammars cannot bound numbers, and small models answer 100 or 1e15: offer the
-        # confidence as one of eleven literal values instead (still a number, still in 0..1).
-        result["properties"]["confidence"] = {"enum": [round(i / 10, 1) for i in range(11)]}
         _cap_strings(result)
     return result
 
@@ -235,14 +244,23 @@ def _candidates(text: str) -> list[Any]:
 
 
 def extract_verdict(text: str) -> Verdict:
-    """Parse a :class:`Verdict` out of raw model text.
+    """Parse a :class:`Verdict` out of raw model text (see :func:`extract_model`).
+
+    Raises:
+        ExtractionError: no JSON object, or none that validates.
+    """
+    return extract_model(text, Verdict, "verdict")
+
+
+def extract_model(text: str, model: type[M], what: str) -> M:
+    """Parse one ``model`` instance out of raw model text.
 
     Tolerates surrounding prose, Markdown code fences and ``<think>...</think>`` blocks (an
     unclosed ``<think>`` swallows the rest). Never repairs: a truncated answer fails here.
 
     Raises:
         ExtractionError: no JSON object, or none that validates; ``errors`` lists the pydantic
-            validation errors of the best candidate.
+            validation errors of the first candidate ("answer is not a valid <what>: ...").
     """
     cleaned = _THINK.sub("", text or "").strip()
     candidates = _candidates(cleaned)
@@ -251,11 +269,11 @@ def extract_verdict(text: str) -> Verdict:
     first_error: ValidationError | None = None
     for obj in candidates:
         try:
-            return Verdict.model_validate(obj)
+            return model.model_validate(obj)
         except ValidationError as exc:
             first_error = first_error or exc
     assert first_error is not None
     lines = [f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
              for err in first_error.errors()[:10]]
-    raise ExtractionError("answer is not a valid verdict: " + "; ".join(lines[:3]),
+    raise ExtractionError(f"answer is not a valid {what}: " + "; ".join(lines[:3]),
                           errors="\n".join(lines))
