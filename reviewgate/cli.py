@@ -172,6 +172,38 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_USAGE if missing else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``reviewgate eval``: score consolidation and findings on a review-quality dataset."""
+    from .dataset import load_dataset
+    from .evaluate import evaluate_live, evaluate_recorded
+    from .progress import eval_progress
+    from .prompts import Prompter
+
+    dataset = load_dataset(args.dataset)
+    with eval_progress() as on_progress:
+        if args.recorded:
+            reviewers = [r.strip() for r in args.recorded.split(",") if r.strip()]
+            if len(set(reviewers)) != len(reviewers) or not reviewers:
+                raise UserError(f"--recorded expects distinct reviewer names, got {args.recorded!r}")
+            policy = None
+            if args.config or args.profile:
+                policy = _load(args).profile(args.profile)[1].policy
+            report = evaluate_recorded(dataset, reviewers, policy=policy,
+                                       on_progress=on_progress)
+        else:
+            config = _load(args)
+            report = evaluate_live(dataset, config=config, profile_name=args.profile,
+                                   judge=args.judge, on_progress=on_progress)
+    if args.format == "json":
+        text = report.model_dump_json(indent=2) + "\n"
+    else:
+        text = Prompter().render("eval_report.md.j2", r=report)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -200,6 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="PATH")
     check.add_argument("--profile")
     check.set_defaults(func=cmd_config_check)
+
+    ev = sub.add_parser(
+        "eval", help="measure consolidation and review quality on a dataset",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  reviewgate eval ../shared/eval/crb-public --recorded augment,bugbot,greptile\n"
+               "  reviewgate eval data/dataset.json --profile canary --judge claude "
+               "--format json")
+    ev.add_argument("dataset", help="dataset.json (or its folder)")
+    ev.add_argument("--recorded", metavar="A,B,C",
+                    help="replay these reviewers' recorded findings as seats (no model call)")
+    ev.add_argument("--judge", metavar="SEAT",
+                    help="live runs: a seat that judges matches to golden comments")
+    ev.add_argument("--profile", help="profile name (live runs; recorded runs use its policy)")
+    ev.add_argument("--config", metavar="PATH", help="reviewgate.toml or pyproject.toml")
+    ev.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    ev.add_argument("--out", metavar="FILE", help="also write the report here")
+    ev.set_defaults(func=cmd_eval)
 
     from .forge_cli import add_forge_commands
     add_forge_commands(sub)

@@ -67,7 +67,7 @@ class Params:
     same_ballot_threshold: float = 0.30
     near_lines: int = 10
     far_factor: float = 0.5
-    text_file_factor: float = 0.5
+    text_file_factor: float = 0.0
 
 
 # --- features ------------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def _adjust(sim: float, a: _Where, b: _Where, params: Params) -> float:
         return sim
     pairs = [(p, q) for p in a.files for q in b.files if _same_file(p, q)]
     if not pairs:
-        return 0.0 if (a.from_field and b.from_field) else sim * params.text_file_factor
+        return sim * params.text_file_factor
     gaps = [abs(a.files[p] - b.files[q]) for p, q in pairs  # type: ignore[operator]
             if a.files[p] is not None and b.files[q] is not None]
     if not gaps:
@@ -195,7 +195,7 @@ def similarity_matrix(items: Sequence[Item], params: Params = Params()) -> list[
     The weights are TF-IDF with sublinear term frequency (``1 + ln tf``) and smoothed inverse
     document frequency (``ln(1 + N / df)``) over these items, compared by cosine.
     """
-    feats = [_features(" ".join((it.text, it.location))) for it in items]
+    feats = [_features(it.text) for it in items]
     n = len(items)
     df: Counter[str] = Counter()
     for f in feats:

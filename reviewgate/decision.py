@@ -176,7 +176,9 @@ def raised_findings(ballots: list[Ballot]) -> list[Raised]:
 
 def _item(r: Raised) -> Item:
     f = r.finding
-    return Item(ballot=f"{r.hat}-{r.seat}", text=f"{f.title}. {f.detail}", location=f.location)
+    head = f.title.rstrip("…")
+    text = f.detail if head and f.detail.startswith(head) else f"{f.title}. {f.detail}"
+    return Item(ballot=f"{r.hat}-{r.seat}", text=text, location=f.location)
 
 
 def valid_groups(groups: list[list[int]], count: int) -> bool:

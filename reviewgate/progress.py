@@ -18,7 +18,7 @@ from rich.table import Table
 from .config import Config, Profile
 from .review import Progress
 
-__all__ = ["print_config", "progress_printer"]
+__all__ = ["eval_progress", "print_config", "progress_printer"]
 
 _BADGE = {"OK": "[green]✅ OK[/]", "NOT_OK": "[red]❌ NOT_OK[/]",
           "ABSTAIN": "[yellow]⚪ ABSTAIN[/]"}
@@ -112,3 +112,21 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
     else:
         console.print("all credentials present")
     return missing
+
+
+@contextlib.contextmanager
+def eval_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Yield a callback ``(pull request id, done, total)`` for ``reviewgate eval``: a progress
+    bar on a terminal, nothing elsewhere (the report follows on standard output)."""
+    if not sys.stderr.isatty():
+        yield lambda pr, done, total: None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("pull requests", total=None)
+
+        def update(pr: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=pr)
+
+        yield update
