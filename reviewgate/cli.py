@@ -184,7 +184,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.recorded:
             reviewers = [r.strip() for r in args.recorded.split(",") if r.strip()]
             if len(set(reviewers)) != len(reviewers) or not reviewers:
-                raise UserError(f"--recorded expects distinct reviewer names, got {args.recorded!r}")
+                raise UserError(f"--recorded expects distinct reviewer names, "
+                                f"got {args.recorded!r}")
             policy = None
             if args.config or args.profile:
                 policy = _load(args).profile(args.profile)[1].policy

@@ -152,7 +152,7 @@ async def _judge(clusters: list[Cluster], pr: EvalPR, seat: SeatConfig, prompter
     results = []
     for cluster in clusters:
         verdicts = await asyncio.gather(*(one(cluster, g.id, g.comment) for g in pr.golden))
-        results.append([g.id for g, ok in zip(pr.golden, verdicts) if ok])
+        results.append([g.id for g, ok in zip(pr.golden, verdicts, strict=True) if ok])
     return results, cost, errors
 
 
@@ -220,7 +220,7 @@ def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None 
         else:
             matched = match_golden(clusters, pr)
         outcomes = [ClusterOutcome(title=c.title, seats=c.seats, matched=m)
-                    for c, m in zip(clusters, matched)]
+                    for c, m in zip(clusters, matched, strict=True)]
         score = score_pr(pr.id, [g.id for g in pr.golden], outcomes,
                          decision=record.decision.decision, expect=pr.expect)
         score.consolidated_by = record.decision.consolidated_by

@@ -49,10 +49,10 @@ def _to_indices(grouping: Grouping, count: int) -> list[list[int]]:
         for ident in group:
             text = ident.strip().upper().removeprefix("F")
             if not text.isdigit() or not 1 <= int(text) <= count:
-                raise ValueError(f"unknown finding id {ident!r}")
+                raise ValueError(f"unknown finding id {ident[:20]!r}")
             index = int(text) - 1
             if index in seen:
-                raise ValueError(f"finding id {ident!r} is in two groups")
+                raise ValueError(f"finding id {ident[:20]!r} is in two groups")
             seen.add(index)
             indices.append(index)
         if indices:
