@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from .changeset import ChangeSet, parse_unified_diff  # noqa: E402
 from .config import Config, Policy, Profile, SeatConfig, load_config  # noqa: E402
+from .consolidate import Item, group_findings  # noqa: E402
 from .decision import Decision, decide  # noqa: E402
 from .errors import ConfigError, ProviderError, ReviewgateError, UserError  # noqa: E402
 from .verdict import Ballot, Finding, Verdict, extract_verdict  # noqa: E402
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigError",
     "Decision",
     "Finding",
+    "Item",
     "Policy",
     "Profile",
     "ProviderError",
@@ -29,6 +31,7 @@ __all__ = [
     "__version__",
     "decide",
     "extract_verdict",
+    "group_findings",
     "load_config",
     "parse_unified_diff",
 ]

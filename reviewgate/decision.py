@@ -5,7 +5,8 @@ Rules, in order (each a default set by :class:`~reviewgate.config.Policy`):
 1. a ballot with no valid verdict is ABSTAIN and never counts as OK;
 2. fewer than ``quorum`` non-abstaining ballots in any hat -> ``error`` (fail closed);
 3. a ``blocker`` finding from a non-abstaining ballot -> at least ``defer``
-   (``blockers = "corroborated"``: only blockers raised by two or more seats, see :mod:`reviewgate.consolidate`);
+   (``blockers = "corroborated"``: only blockers raised by two or more seats, grouped by
+   :mod:`reviewgate.consolidate`);
 4. a hat whose NOT_OK votes outnumber its OK votes -> at least ``defer``;
 5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
    thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;

@@ -65,7 +65,8 @@ def test_redact_hides_env_secrets(monkeypatch):
 
 @pytest.mark.parametrize("module", ["decision.py", "verdict.py", "changeset.py", "config.py",
                                     "errors.py", "context.py", "render.py", "record.py",
-                                    "prompts.py"])
+                                    "prompts.py", "consolidate.py", "scoring.py",
+                                    "dataset.py"])
 def test_core_imports_no_network_library(module):
     """The decision logic, the verdict model and the other core modules import no network
     library and no adapter (DESIGN.md section 3)."""
@@ -78,7 +79,8 @@ def test_core_imports_no_network_library(module):
             names.add((node.module or "").split(".")[0] if node.level == 0 else
                       f".{node.module or ''}")
     banned = {"httpx", "httpx2", "openai", "anthropic", "ollama", "llama_cpp", "requests",
-              "urllib3", "socket", "http", ".providers", ".forge", ".review", ".gate"}
+              "urllib3", "socket", "http", ".providers", ".forge", ".review", ".gate", ".ask",
+              ".grouping", ".evaluate"}
     assert not names & banned
 
 
