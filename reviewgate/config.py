@@ -156,7 +156,9 @@ class Config(_Strict):
     """The whole configuration file.
 
     ``personas_dir`` / ``templates_dir`` override the shipped personas and templates (paths are
-    relative to the file that sets them). ``source`` records where the configuration came from.
+    relative to the file that sets them). ``redact_secrets`` (default on) redacts secret-looking
+    strings of the diff, title and description before any model sees them
+    (:mod:`reviewgate.redaction`). ``source`` records where the configuration came from.
     """
 
     default_profile: str | None = None
@@ -164,6 +166,7 @@ class Config(_Strict):
     personas_dir: Path | None = None
     templates_dir: Path | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
+    redact_secrets: bool = True
     source: str = "built-in defaults"
 
     def profile(self, name: str | None) -> tuple[str, Profile]:

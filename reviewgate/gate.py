@@ -19,12 +19,13 @@ from .context import ContextPack, build_context, estimate_tokens
 from .decision import decide, raised_findings
 from .grouping import SeatGrouping, consolidate_with_seat
 from .prompts import Prompter
+from .redaction import redact_secrets
 from .providers import Provider
 from .providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, Record, Usage
 from .review import Progress, run_review
 
-__all__ = ["diff_budget", "replay_record", "review_change"]
+__all__ = ["diff_budget", "redact_change", "replay_record", "review_change"]
 
 #: Share of the computed diff budget actually used, against tokenizer estimate error.
 BUDGET_SAFETY = 0.85
@@ -97,6 +98,9 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                                     personas_dir=config.personas_dir)
     for hat in profile.hats:
         prompter.persona(hat)  # fail early on a missing persona
+    redacted = 0
+    if config.redact_secrets:
+        change, redacted = redact_change(change)
     pack = build_context(change, budget_tokens=diff_budget(profile, change, prompter),
                          exclude=profile.policy.size_exclude, norms=norms)
     started = time.monotonic()
@@ -110,8 +114,26 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
         return ballots, grouping
 
     ballots, grouping = asyncio.run(run())
-    return _record(change, config, name, profile, pack, ballots, time.monotonic() - started,
-                   grouping=grouping)
+    record = _record(change, config, name, profile, pack, ballots, time.monotonic() - started,
+                     grouping=grouping)
+    record.input.redacted = redacted
+    return record
+
+
+def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
+    """A copy of ``change`` with secret-looking strings redacted in its title, description,
+    diff and files (:func:`reviewgate.redaction.redact_secrets`), and how many there were."""
+    title, n_title = redact_secrets(change.title)
+    body, n_body = redact_secrets(change.body)
+    diff, n_diff = redact_secrets(change.diff)
+    files = []
+    for f in change.files:
+        text, _ = redact_secrets(f.text)
+        hunks = [h.model_copy(update={"lines": redact_secrets("\n".join(h.lines))[0].split("\n")})
+                 for h in f.hunks]
+        files.append(f.model_copy(update={"text": text, "hunks": hunks}))
+    return (change.model_copy(update={"title": title, "body": body, "diff": diff,
+                                      "files": files}), n_title + n_body + n_diff)
 
 
 class _ReplayPrompter(Prompter):

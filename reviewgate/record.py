@@ -17,7 +17,8 @@ from .changeset import ChangeSet
 from .config import Profile
 from .context import FileLine
 from .decision import Decision
-from .errors import InputError
+from .errors import InputError, redact
+from .redaction import redact_secrets
 from .verdict import Ballot
 
 __all__ = ["SCHEMA_VERSION", "InputRecord", "Record", "Usage", "load_record"]
@@ -43,6 +44,7 @@ class InputRecord(BaseModel):
     cut: list[str] = Field(default_factory=list)
     budget_tokens: int = 0
     diff_tokens: int = 0
+    redacted: int = 0
 
     @classmethod
     def of(cls, change: ChangeSet, *, changed_lines: int, changed_files: int,
@@ -90,8 +92,12 @@ class Record(BaseModel):
     usage: Usage
 
     def dump(self) -> str:
-        """Pretty JSON text with a trailing newline."""
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        """Pretty JSON text with a trailing newline; known env secrets and secret-looking
+        strings are redacted. Lone surrogates (undecodable bytes a model sent) stay as ``\\udcXX``
+        escapes, so the text always encodes as UTF-8 and reads back the same."""
+        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        text = redact(redact_secrets(text)[0])
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def load_record(path: str | Path) -> Record:

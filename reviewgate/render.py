@@ -10,20 +10,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from markupsafe import escape
+
+from .errors import redact
 from .prompts import Prompter
+from .redaction import redact_secrets
 from .record import Record
 from .verdict import Ballot
 
-__all__ = ["DECISION_MARKER", "Round", "render_decision", "render_seat", "seat_marker",
-           "sanitize", "status_description"]
+__all__ = ["DECISION_MARKER", "Round", "posted", "render_decision", "render_seat",
+           "sanitize", "seat_marker", "status_description"]
 
 #: Hidden marker of the decision comment (with the bot's login, how the gate finds its comment).
 DECISION_MARKER = "<!-- reviewgate:decision -->"
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
-_MARKERISH = re.compile(r"reviewgate:(decision|seat)", re.IGNORECASE)
+_MARKERISH = re.compile(r"reviewgate:(decision|seat|rounds)", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+#: Zero-width and bidirectional control characters (Unicode TR 9, "Explicit Directional
+#: Formatting"; CVE-2021-42574 "Trojan Source"): removed from posted text.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                        "\u2066-\u206f\ufeff\ufff9-\ufffb]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_IMAGE = re.compile(r"!\[")
+_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?[^)]*\)")
+_URL = re.compile(r"(?<![`\w])((?:https?|ftp)://[^\s<>`]+)", re.IGNORECASE)
 #: Commit status descriptions longer than this are cut (GitHub rejects > 140 characters).
 STATUS_DESCRIPTION_MAX = 140
+#: Longest model-written text kept in one field of a comment, in characters.
+FIELD_MAX = 2000
 
 
 def seat_marker(seat: str) -> str:
@@ -31,12 +45,27 @@ def seat_marker(seat: str) -> str:
     return f"<!-- reviewgate:seat:{seat} -->"
 
 
-def sanitize(text: str | None, *, cell: bool = False) -> str:
-    """Make model text safe to embed: no HTML comments or markers, no pings; ``cell`` also
-    escapes ``|`` and folds newlines for a Markdown table cell."""
-    text = _HTML_COMMENT.sub("", text or "")
+def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) -> str:
+    """Make model (or pull-request author) text safe to post in Markdown.
+
+    Removes HTML comments (so no forged hidden marker), defuses marker look-alikes, escapes raw
+    HTML (markupsafe), turns images and links into plain text with the address in code (no
+    tracking pixel, no link to another host), defuses ``@`` mentions, removes zero-width and
+    bidi control characters, replaces lone surrogates with U+FFFD and cuts at ``limit``
+    characters. ``cell`` also escapes ``|`` and folds newlines for a Markdown table cell.
+    """
+    text = _SURROGATE.sub("\ufffd", text or "")
+    text = _INVISIBLE.sub("", text)
+    text = _HTML_COMMENT.sub("", text)
     text = _MARKERISH.sub("reviewgate-\\1", text)
+    text = str(escape(text))
+    text = _LINK.sub(lambda m: f"{m.group(1)} (`{m.group(2)}`)" if m.group(2) else m.group(1),
+                     text)
+    text = _IMAGE.sub("!\\[", text)
+    text = _URL.sub(lambda m: f"`{m.group(1)}`", text)
     text = _MENTION.sub("@\u200b", text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
     if cell:
         text = " ".join(text.split()).replace("|", "\\|")
     return text.strip()
@@ -66,8 +95,9 @@ def render_seat(record: Record, seat: str, prompter: Prompter | None = None) -> 
     ballots = [b for b in record.ballots if b.seat == seat]
     hats = record.config.profile.hats
     ballots.sort(key=lambda b: hats.index(b.hat) if b.hat in hats else len(hats))
-    return _prompter(prompter).render("seat_comment.md.j2", marker=seat_marker(seat), seat=seat,
-                                      ballots=ballots, hats=hats, s=sanitize, record=record)
+    return posted(_prompter(prompter).render("seat_comment.md.j2", marker=seat_marker(seat),
+                                             seat=seat, ballots=ballots, hats=hats, s=sanitize,
+                                             record=record))
 
 
 def render_decision(record: Record, prompter: Prompter | None = None, *,
@@ -75,15 +105,22 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
     """The decision comment: status, action, tallies, the seats x hats matrix, findings,
     dissents, operator decisions, per-seat evidence, usage and cost, and the round history."""
     profile = record.config.profile
-    return _prompter(prompter).render(
+    return posted(_prompter(prompter).render(
         "decision_comment.md.j2", marker=DECISION_MARKER, record=record, d=record.decision,
         seats=[s.name for s in profile.seats], hats=profile.hats, cell=_ballot_map(record),
-        notice=profile.notice, history=history or [], s=sanitize)
+        notice=profile.notice, history=history or [], s=sanitize))
 
 
 def status_description(record: Record, prompter: Prompter | None = None, *,
                        stale: bool = False) -> str:
     """The commit status description: decision and tallies, at most 140 characters."""
     text = _prompter(prompter).render("status.j2", d=record.decision, stale=stale).strip()
-    text = " ".join(text.split())
+    text = posted(" ".join(text.split()))
     return text if len(text) <= STATUS_DESCRIPTION_MAX else text[: STATUS_DESCRIPTION_MAX - 1] + "…"
+
+
+def posted(text: str) -> str:
+    """Text about to leave the machine (comment, status, step summary): known env secrets and
+    secret-looking strings redacted (:func:`~reviewgate.errors.redact`,
+    :func:`~reviewgate.redaction.redact_secrets`)."""
+    return redact(redact_secrets(text)[0])

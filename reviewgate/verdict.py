@@ -222,25 +222,81 @@ class ExtractionError(ValueError):
         self.errors = errors or message
 
 
+#: Longest answer parsed, in characters; a longer one is refused before any parsing.
+MAX_ANSWER_CHARS = 200_000
+#: Start positions tried when looking for a JSON object in prose (bounds the work on hostile text).
+_MAX_STARTS = 64
+
+
+def _decode(decoder: json.JSONDecoder, text: str, index: int) -> tuple[Any, int] | None:
+    try:
+        return decoder.raw_decode(text, index)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+
+
 def _candidates(text: str) -> list[Any]:
-    """JSON objects found in ``text``: fenced blocks first, then any top-level ``{...}``."""
+    """JSON objects found in ``text``: fenced blocks first, then any top-level ``{...}``.
+
+    Raw newlines and tabs inside strings are accepted (``strict=False``: llama.cpp's grammar
+    allows them); nesting too deep for the parser counts as no object.
+    """
+    decoder = json.JSONDecoder(strict=False)
     found: list[Any] = []
     for block in _FENCE.findall(text):
-        try:
-            found.append(json.loads(block))
-        except json.JSONDecodeError:
-            pass
-    decoder = json.JSONDecoder()
+        hit = _decode(decoder, block.strip(), 0)
+        if hit is not None:
+            found.append(hit[0])
     index = text.find("{")
-    while index != -1:
-        try:
-            obj, end = decoder.raw_decode(text, index)
-        except json.JSONDecodeError:
+    starts = 0
+    while index != -1 and starts < _MAX_STARTS:
+        starts += 1
+        hit = _decode(decoder, text, index)
+        if hit is None:
             index = text.find("{", index + 1)
             continue
-        found.append(obj)
-        index = text.find("{", end)
+        found.append(hit[0])
+        index = text.find("{", hit[1])
     return [obj for obj in found if isinstance(obj, dict)]
+
+
+def _closed(span: str) -> bool:
+    """True when the braces of ``span`` (which starts with ``{``) balance exactly at its end,
+    ignoring braces inside single- or double-quoted strings."""
+    depth, quote, escaped = 0, "", False
+    for k, ch in enumerate(span):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return k == len(span) - 1
+    return False
+
+
+def _repaired(text: str) -> dict[str, Any] | None:
+    """The object a JSON repair makes of ``text``'s ``{...}`` span, only when that span is
+    closed: trailing commas, single quotes, Python literals and the like are repaired, but an
+    answer cut off before its closing brace never is (json-repair would invent the rest)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end < start or not _closed(text[start:end + 1]):
+        return None
+    import json_repair
+
+    try:
+        obj = json_repair.loads(text[start:end + 1])
+    except Exception:  # the library's own failure on hostile input: nothing to repair
+        return None
+    return obj if isinstance(obj, dict) and obj else None
 
 
 def extract_verdict(text: str) -> Verdict:
@@ -255,24 +311,43 @@ def extract_verdict(text: str) -> Verdict:
 def extract_model(text: str, model: type[M], what: str) -> M:
     """Parse one ``model`` instance out of raw model text.
 
-    Tolerates surrounding prose, Markdown code fences and ``<think>...</think>`` blocks (an
-    unclosed ``<think>`` swallows the rest). Never repairs: a truncated answer fails here.
+    Tolerates surrounding prose, Markdown code fences, ``<think>...</think>`` blocks (an
+    unclosed ``<think>`` swallows the rest), raw newlines inside strings, and syntax slips that a
+    JSON repair fixes (json-repair: trailing commas, single quotes, Python literals) when the
+    object is closed. Never completes a truncated answer. Answers over
+    :data:`MAX_ANSWER_CHARS` are refused unparsed.
 
     Raises:
-        ExtractionError: no JSON object, or none that validates; ``errors`` lists the pydantic
-            validation errors of the first candidate ("answer is not a valid <what>: ...").
+        ExtractionError: empty, too large, cut off, no JSON object, or none that validates;
+            ``errors`` lists the pydantic validation errors of the first candidate ("answer is
+            not a valid <what>: ...").
     """
-    cleaned = _THINK.sub("", text or "").strip()
+    text = text or ""
+    if len(text) > MAX_ANSWER_CHARS:
+        raise ExtractionError(f"answer too large: {len(text)} characters "
+                              f"(limit {MAX_ANSWER_CHARS})")
+    cleaned = _THINK.sub("", text).strip()
+    if not cleaned:
+        raise ExtractionError("empty answer" if not text.strip()
+                              else "answer holds only a <think> block")
     candidates = _candidates(cleaned)
-    if not candidates:
-        raise ExtractionError("no JSON object found in the answer")
     first_error: ValidationError | None = None
     for obj in candidates:
         try:
             return model.model_validate(obj)
         except ValidationError as exc:
             first_error = first_error or exc
-    assert first_error is not None
+    repaired = _repaired(cleaned)
+    if repaired is not None and repaired not in candidates:
+        try:
+            return model.model_validate(repaired)
+        except ValidationError as exc:
+            first_error = first_error or exc
+    if first_error is None:
+        start = cleaned.find("{")
+        if start != -1 and not _closed(cleaned[start:cleaned.rfind("}") + 1] or "{"):
+            raise ExtractionError("answer is cut off: its JSON object is never closed")
+        raise ExtractionError("no JSON object found in the answer")
     lines = [f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
              for err in first_error.errors()[:10]]
     raise ExtractionError(f"answer is not a valid {what}: " + "; ".join(lines[:3]),
