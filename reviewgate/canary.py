@@ -145,7 +145,8 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     rounds = read_rounds(decision_comment.body) if decision_comment else []
     if not force and rounds and rounds[-1].head_sha == pr.head_sha and \
             rounds[-1].decision in _DECISIONS[:3]:
-        latest = [s for s in forge.list_statuses(pr.head_sha) if s.context == context]
+        latest = [s for s in forge.list_statuses(pr.head_sha)
+                  if s.context == context and s.creator == login]
         if latest and max(latest, key=lambda s: (s.created_at, s.id)).state not in (
                 "pending", "error"):
             return CanaryResult(decision=rounds[-1].decision, state="unchanged",
@@ -165,7 +166,9 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
             _upsert(forge, number, comments, login, seat_marker(seat.name),
                     render_seat(record, seat.name, prompter))
         stale = forge.get_pull(number).head_sha != pr.head_sha
-        decision = record.decision.decision
+        decision, state = record.decision.decision, record.decision.state
+        if profile.demo:  # fail closed: a demo model never passes the gate
+            decision, state = "error", "error"
         rounds = (rounds + [Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale
                                                                              else ""),
                                   tallies=record.decision.tally_line(), fired_by=fired_by,
@@ -173,12 +176,14 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         body = render_decision(record, prompter, history=rounds) + "\n" + _rounds_marker(rounds)
         posted = _upsert(forge, number, comments, login, DECISION_MARKER, body)
         description = status_description(record, prompter, stale=stale)
-        forge.set_status(pr.head_sha, state=record.decision.state, context=context,
+        if profile.demo:
+            description = prompter.render("status_demo.j2", name=name).strip()[:140]
+        forge.set_status(pr.head_sha, state=state, context=context,
                          description=description, target_url=posted.html_url)
-    except Exception as exc:
+    except BaseException as exc:  # SIGTERM/SIGINT (KeyboardInterrupt) included: never pending
         _post_error(forge, pr.head_sha, context, exc)
         raise
-    result = CanaryResult(decision=decision, state=record.decision.state, head_sha=pr.head_sha,
+    result = CanaryResult(decision=decision, state=state, head_sha=pr.head_sha,
                           description=description, target_url=posted.html_url, stale=stale,
                           record=record)
     if config.gate.labels:
@@ -190,11 +195,13 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
 
 
 def _post_error(forge: Forge, sha: str, context: str, exc: BaseException) -> None:
+    reason = (f"cancelled ({exc or 'interrupted'})" if isinstance(exc, KeyboardInterrupt)
+              else safe_message(exc))
     try:
         forge.set_status(sha, state="error", context=context,
-                         description=f"reviewgate error: {safe_message(exc)}"[:140])
-    except ForgeError:
-        pass  # the original error is what the caller reports
+                         description=f"reviewgate error: {reason}"[:140])
+    except Exception:  # noqa: BLE001 - the original error is what the caller reports
+        pass
 
 
 @dataclass
@@ -215,17 +222,29 @@ class GateReading:
         return self.gate == "merge"
 
 
-def read_gate(forge: Forge, number: int, context: str) -> GateReading:
+def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = None,
+              max_pending_s: float = 1800.0, now: dt.datetime | None = None) -> GateReading:
     """The latest gate status on the pull request's *current* head SHA.
 
-    A status left on an older head does not count (``missing``); Forgejo's per-row ``status``
-    field is read, not the combined ``state``.
+    Only rows posted by ``owner`` (the gate bot's login; None: the token's own login) count, so
+    another actor's status in the same context cannot pass the gate. A status left on an older
+    head does not count (``missing``); a ``pending`` older than ``max_pending_s`` seconds is read
+    as ``error`` (the run was killed). Forgejo's per-row ``status`` field is read, not the
+    combined ``state``.
     """
     pr = forge.get_pull(number)
-    rows = [s for s in forge.list_statuses(pr.head_sha) if s.context == context]
+    owner = owner or forge.whoami()
+    rows = [s for s in forge.list_statuses(pr.head_sha)
+            if s.context == context and s.creator == owner]
     if not rows:
         return GateReading(gate="missing", sha=pr.head_sha)
     latest = max(rows, key=lambda s: (s.created_at, s.id))
+    if latest.state == "pending":
+        age = _age_s(latest.created_at, now)
+        if age is None or age > max_pending_s:
+            return GateReading(gate="error", sha=pr.head_sha, url=latest.target_url,
+                               description=f"pending since {latest.created_at or '?'}: the run "
+                                           "never finished")
     words = re.findall(r"[a-z]+", latest.description.lower())
     named = next((w for w in words if w in _DECISIONS), None)
     gate = {"success": "merge", "pending": "pending", "error": "error"}.get(latest.state)
@@ -235,6 +254,17 @@ def read_gate(forge: Forge, number: int, context: str) -> GateReading:
         gate = "error"  # a success whose description names another decision is not ours
     return GateReading(gate=gate, sha=pr.head_sha, url=latest.target_url,
                        description=latest.description)
+
+
+def _age_s(stamp: str, now: dt.datetime | None) -> float | None:
+    """Seconds since an RFC 3339 time stamp (``...Z`` or with offset); None when unreadable."""
+    try:
+        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return ((now or dt.datetime.now(dt.timezone.utc)) - when).total_seconds()
 
 
 @dataclass

@@ -103,12 +103,14 @@ class Policy(_Strict):
 
 
 class Profile(_Strict):
-    """A named ensemble: seats x hats and the policy."""
+    """A named ensemble: seats x hats and the policy. A ``demo`` profile (the built-in ``local``
+    one) reviews, but in gate mode never posts ``success``."""
 
     seats: list[SeatConfig] = Field(min_length=1)
     hats: list[str] = Field(default_factory=lambda: ["tech", "product"], min_length=1)
     policy: Policy = Field(default_factory=Policy)
     notice: str | None = None
+    demo: bool = False
 
     @model_validator(mode="after")
     def _unique_names(self) -> Profile:
@@ -126,12 +128,18 @@ class Profile(_Strict):
 
 
 class GateConfig(_Strict):
-    """Forge-side settings: the commit status context, labels and the history kept in comments."""
+    """Forge-side settings: the commit status context, labels and the history kept in comments.
+
+    ``bot_login`` is the login whose statuses and comments are the gate's (default: the token's
+    user); ``pending_timeout_s`` is how long, in seconds, a ``pending`` status may stand before
+    ``gate-status`` reads it as ``error`` (a run that was killed).
+    """
 
     context: str = "reviewgate/quality-gate"
     labels: dict[str, str] = Field(default_factory=dict)
     history_rounds: int = Field(default=10, ge=1)
     bot_login: str | None = None
+    pending_timeout_s: float = Field(default=1800.0, gt=0)
 
 
 LOCAL_NOTICE = (
@@ -149,7 +157,7 @@ def builtin_local_profile() -> Profile:
                    context_window=8192)
         for seed in (1, 2, 3)
     ]
-    return Profile(seats=seats, notice=LOCAL_NOTICE)
+    return Profile(seats=seats, notice=LOCAL_NOTICE, demo=True)
 
 
 class Config(_Strict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     number = _number(args, _event(args.event))
     forge, label = _forge(args, config.gate.bot_login)
+    _cancel_on_sigterm()
     try:
         _, profile = config.profile(args.profile)
         with progress_printer(profile) as on_progress:
@@ -104,6 +106,18 @@ def cmd_canary(args: argparse.Namespace) -> int:
     return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
 
 
+def _cancel_on_sigterm() -> None:
+    """Turn SIGTERM (a cancelled CI job) into KeyboardInterrupt, as SIGINT already is, so the
+    canary posts ``error`` with the reason before exiting instead of leaving ``pending``."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
+
+
 def cmd_gate_status(args: argparse.Namespace) -> int:
     """``reviewgate gate-status``: read the gate for the current head; exit 0 only on merge."""
     from .canary import read_gate
@@ -114,9 +128,11 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
     number = _number(args, _event(args.event))
     forge, _ = _forge(args, config.gate.bot_login)
     deadline = time.monotonic() + (args.wait or 0)
+    owner = args.bot_login or os.environ.get("REVIEWGATE_BOT_LOGIN") or config.gate.bot_login
     try:
         while True:
-            reading = read_gate(forge, number, context)
+            reading = read_gate(forge, number, context, owner=owner,
+                                max_pending_s=config.gate.pending_timeout_s)
             if reading.gate not in ("pending", "missing") or time.monotonic() >= deadline:
                 break
             time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
@@ -136,6 +152,7 @@ def cmd_command(args: argparse.Namespace) -> int:
     if not event:
         raise UserError("--event (or GITHUB_EVENT_PATH) must name an issue_comment payload")
     forge, _ = _forge(args, config.gate.bot_login)
+    _cancel_on_sigterm()
     try:
         outcome = handle_comment(forge, event, config=config, profile_name=args.profile)
     finally:

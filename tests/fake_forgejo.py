@@ -72,7 +72,9 @@ class FakeForgejo:
         self.fail_status_posts = 0
         self.on_diff: Callable[[FakePR], None] | None = None
         self._ids = 1000
-        self._clock = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+        # near the real clock: the gate reads a pending status older than 30 minutes as error
+        self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
+            minutes=5)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True

@@ -5,6 +5,8 @@ ignores ``sort``/``direction`` (oldest first, paged)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import re
 import threading
@@ -90,7 +92,10 @@ class FakeGitHub:
             self._id += 1
             row = {"id": self._id, "state": body["state"], "context": body["context"],
                    "description": body.get("description"), "target_url": body.get("target_url"),
-                   "created_at": f"2026-11-01T01:00:{self._id % 60:02d}Z", "sha": m.group(1)}
+                   "created_at": (dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+                                  + dt.timedelta(seconds=self._id % 60 - 60)).isoformat()
+                   .replace("+00:00", "Z"), "sha": m.group(1),
+                   "creator": {"login": "github-actions[bot]", "id": 41898282}}
             self.statuses.append(row)
             return 201, row, {}
         m = re.fullmatch(rf"{r}/commits/([0-9a-f]{{40}})/statuses", path)

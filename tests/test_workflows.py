@@ -60,3 +60,112 @@ def test_runs_the_gate_with_secrets_from_env(name):
     assert "secrets." in gate["env"]["REVIEWGATE_FORGE_TOKEN"]
     assert "reviewgate command" in gate["run"]
     assert "${{" not in gate["run"]  # no expression interpolated into the shell script
+
+
+# --- concurrency: only runs that will review claim the pull request's group -------------------
+
+_TOKEN = re.compile(r"\s*(\|\||&&|!=|==|\(|\)|,|!|'[^']*'|[A-Za-z_][\w.-]*)")
+
+
+def evaluate(expr: str, ctx: dict):
+    """A small evaluator of the Actions expression syntax the workflows use: literals, dotted
+    context paths, !, ==, !=, &&, ||, parentheses, contains() and format()."""
+    tokens = _TOKEN.findall(expr.strip())
+    assert "".join(tokens).replace(" ", "") == expr.replace(" ", "").replace("\n", ""), expr
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take():
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def primary():
+        tok = take()
+        if tok == "(":
+            value = or_()
+            assert take() == ")"
+            return value
+        if tok == "!":
+            return not primary()
+        if tok.startswith("'"):
+            return tok[1:-1]
+        if peek() == "(":
+            take()
+            args = [or_()]
+            while peek() == ",":
+                take()
+                args.append(or_())
+            assert take() == ")"
+            if tok == "contains":
+                return str(args[1]).lower() in str(args[0] or "").lower()
+            if tok == "format":
+                return re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1)) + 1]), args[0])
+            raise AssertionError(f"unknown function {tok}")
+        value = ctx
+        for part in tok.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def compare():
+        left = primary()
+        while peek() in ("==", "!="):
+            op, right = take(), primary()
+            left = (left == right) if op == "==" else (left != right)
+        return left
+
+    def and_():
+        left = compare()
+        while peek() == "&&":
+            take()
+            right = compare()
+            left = right if left else left
+        return left
+
+    def or_():
+        left = and_()
+        while peek() == "||":
+            take()
+            right = and_()
+            left = left if left else right
+        return left
+
+    return or_()
+
+
+def expression(text: str) -> str:
+    text = text.strip()
+    return text[3:-2] if text.startswith("${{") else text
+
+
+EVENTS = {
+    "push of a pull request": {"github": {"event_name": "pull_request_target", "run_id": 901,
+                                          "event": {"pull_request": {"number": 5}}}},
+    "/canary comment": {"github": {"event_name": "issue_comment", "run_id": 902, "event": {
+        "issue": {"number": 5, "pull_request": {"url": "u"}}, "comment": {"body": "/canary"}}}},
+    "ordinary comment": {"github": {"event_name": "issue_comment", "run_id": 903, "event": {
+        "issue": {"number": 5, "pull_request": {"url": "u"}}, "comment": {"body": "LGTM!"}}}},
+    "manual re-fire": {"github": {"event_name": "workflow_dispatch", "run_id": 904,
+                                  "event": {}}, "inputs": {"pr": "5"}},
+}
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_only_gate_runs_claim_the_concurrency_group(name):
+    """A comment that is not /canary never shares (so never cancels) a running gate's group;
+    a push, /canary and a manual re-fire of PR 5 share one group, and cancel the older run."""
+    wf = WORKFLOWS[name]()
+    assert "concurrency" not in wf, "workflow-level concurrency cancels on every event"
+    [job] = wf["jobs"].values()
+    groups, runs = {}, {}
+    for event, ctx in EVENTS.items():
+        groups[event] = evaluate(expression(job["concurrency"]["group"]), ctx)
+        runs[event] = bool(evaluate(job["if"], ctx))
+    assert job["concurrency"]["cancel-in-progress"] is True
+    assert groups["push of a pull request"] == groups["/canary comment"] == \
+        groups["manual re-fire"] == "reviewgate-pr-5"
+    assert groups["ordinary comment"] == "reviewgate-run-903"
+    assert runs == {"push of a pull request": True, "/canary comment": True,
+                    "ordinary comment": False, "manual re-fire": True}

@@ -61,7 +61,8 @@ class Comment:
 
 @dataclass
 class StatusRow:
-    """One commit status row (``state`` normalised from Forgejo's ``status`` field)."""
+    """One commit status row (``state`` normalised from Forgejo's ``status`` field);
+    ``creator`` is the login that posted it (``creator.login`` in the Forgejo and GitHub APIs)."""
 
     state: str
     context: str
@@ -69,6 +70,7 @@ class StatusRow:
     target_url: str = ""
     created_at: str = ""
     id: int = 0
+    creator: str = ""
 
 
 class Forge(Protocol):
@@ -309,7 +311,8 @@ class RestForge:
         return [StatusRow(state=s.get(self.status_field) or s.get("state") or "",
                           context=s.get("context", ""), description=s.get("description") or "",
                           target_url=s.get("target_url") or "",
-                          created_at=s.get("created_at", ""), id=s.get("id", 0))
+                          created_at=s.get("created_at", ""), id=s.get("id", 0),
+                          creator=(s.get("creator") or {}).get("login", ""))
                 for s in self._pages(f"{self._r}/commits/{sha}/statuses")]
 
     def permission(self, user: str) -> str:

@@ -1,0 +1,111 @@
+"""The gate fails closed: a demo profile, a cancelled run, a killed run and another actor's
+status never read as a pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fake_forgejo import FakeForgejo
+from loopback import Reply
+from test_canary import CONTEXT, HEAD, canary, forgejo  # noqa: F401 - the fixture
+from test_cli import serve, write_config
+from test_providers_wire import openai_body
+
+from reviewgate.canary import read_gate
+from reviewgate.cli import main
+from reviewgate.config import Config, builtin_local_profile, load_config
+from reviewgate.forge import make_forge
+from reviewgate.testing import verdict_json
+
+ROOT = Path(__file__).parent.parent
+
+
+def last_status(fake: FakeForgejo) -> dict:
+    return fake.status_rows(HEAD)[-1]
+
+
+def test_builtin_local_profile_is_a_demo_but_a_configured_one_is_not(tmp_path):
+    """The built-in local profile is marked demo; a repository's own [profiles.local] is not."""
+    assert Config().profile(None)[1].demo is True
+    assert builtin_local_profile().demo is True
+    path = tmp_path / "reviewgate.toml"
+    path.write_text('[profiles.local]\n[[profiles.local.seats]]\nname = "g"\n'
+                    'provider = "local"\nmodel = "gemma3-270m-q4_k_m"\n')
+    assert load_config(path).profile("local")[1].demo is False
+
+
+def test_demo_profile_never_posts_success(forgejo, loopback, tmp_path, capsys):  # noqa: F811
+    """Six OK ballots from a demo profile: the status is error "no real reviewers", exit 12."""
+    config = Path(write_config(tmp_path, loopback.url))
+    config.write_text(config.read_text().replace("[profiles.canary]",
+                                                 "[profiles.canary]\ndemo = true"))
+    serve(loopback, {})
+    assert canary(forgejo, str(config)) == 12
+    row = last_status(forgejo)
+    assert row["status"] == "error" and "no real reviewers configured" in row["description"]
+    assert "GATE=error" in capsys.readouterr().out
+    assert not any(r["status"] == "success" for r in forgejo.status_rows(HEAD))
+
+
+def test_sigterm_during_review_posts_error(forgejo, loopback, tmp_path):  # noqa: F811
+    """A cancelled job (SIGTERM while the models think) sets error with the reason, not pending."""
+    config = write_config(tmp_path, loopback.url)
+    loopback.route("POST", "/v1/chat/completions",
+                   lambda seen: Reply(200, openai_body(verdict_json()), delay=20))
+    env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reviewgate.cli", "canary", "--forge", "forgejo", "--url",
+         forgejo.url, "--repo", "owner/repo", "--pr", "7", "--config", config],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not loopback.requests_to("/v1/chat/completions"):
+            time.sleep(0.05)
+        assert forgejo.status_rows(HEAD)[-1]["status"] == "pending"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 12, err
+    row = last_status(forgejo)
+    assert row["status"] == "error" and "cancelled (SIGTERM)" in row["description"]
+
+
+def test_stale_pending_reads_as_error(forgejo, capsys):  # noqa: F811
+    """A pending older than [gate] pending_timeout_s (default 30 min) is a killed run: error."""
+    forge = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    forge.set_status(HEAD, state="pending", context=CONTEXT, description="reviewing")
+    assert read_gate(forge, 7, CONTEXT).gate == "pending"
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=31)
+    reading = read_gate(forge, 7, CONTEXT, now=later)
+    assert reading.gate == "error" and not reading.passed
+    assert "never finished" in reading.description
+    forgejo.status_rows(HEAD)[-1]["created_at"] = "2020-01-01T00:00:00Z"
+    assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
+                 "owner/repo", "--pr", "7"]) == 13
+    assert "GATE=error" in capsys.readouterr().out
+
+
+def test_another_actors_success_does_not_pass(forgejo, capsys):  # noqa: F811
+    """A success in our context posted by someone else (not the bot) is ignored."""
+    bot = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    bot.set_status(HEAD, state="failure", context=CONTEXT, description="defer · Tech: 1/3 OK")
+    forgejo.tokens["maintainer-token"] = "maintainer"
+    other = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="maintainer-token")
+    other.set_status(HEAD, state="success", context=CONTEXT, description="merge · trust me")
+    assert read_gate(bot, 7, CONTEXT).gate == "defer"
+    assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
+                 "owner/repo", "--pr", "7"]) == 13
+    out = capsys.readouterr().out
+    assert "GATE=defer" in out
+    # with only the foreign row, the gate is missing, not merge
+    forgejo.statuses[HEAD] = [r for r in forgejo.status_rows(HEAD)
+                              if r["creator"]["login"] != "reviewbot"]
+    assert read_gate(bot, 7, CONTEXT).gate == "missing"
