@@ -4,7 +4,9 @@ One retry policy for every provider (tenacity; the SDKs' own retries are off): H
 5xx and 529, connection errors and timeouts are retried with exponential backoff and jitter, or
 after the server's ``retry-after(-ms)`` when it sends one; 400/401/403/404/413/422 and refusals are
 never retried. An answer that is not a valid verdict gets one re-ask carrying the validation
-errors. A ballot's ``timeout_s`` bounds all of it (attempts, waits, re-ask), measured from when
+errors; extraction runs in a worker thread (size-capped, see
+:data:`~reviewgate.verdict.MAX_ANSWER_CHARS`) so one huge answer never stalls the other
+ballots. A ballot's ``timeout_s`` bounds all of it (attempts, waits, re-ask), measured from when
 the seat can start (an in-process model runs one ballot at a time). Whatever goes wrong, the
 ballot becomes ABSTAIN with the reason and the raw text it got; one seat never crashes the run.
 """
@@ -121,14 +123,14 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
                 if reason := _unusable(completion, seat):
                     return state.finish(started, error=reason)
                 try:
-                    verdict = extract_verdict(completion.text)
+                    verdict = await asyncio.to_thread(extract_verdict, completion.text)
                 except ExtractionError as first:
                     again = prompter.reask_messages(messages, completion.text, first.errors)
                     completion = await _call(provider, state, again, deadline)
                     if reason := _unusable(completion, seat):
                         return state.finish(started, error=reason)
                     try:
-                        verdict = extract_verdict(completion.text)
+                        verdict = await asyncio.to_thread(extract_verdict, completion.text)
                     except ExtractionError as second:
                         return state.finish(started, error=f"unparseable after re-ask: {second}")
                 return state.finish(started, vote=verdict.vote, verdict=verdict)

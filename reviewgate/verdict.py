@@ -260,6 +260,21 @@ def _candidates(text: str) -> list[Any]:
     return [obj for obj in found if isinstance(obj, dict)]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(node: Any) -> Any:
+    """``node`` with lone surrogates (bytes that were not UTF-8) replaced by U+FFFD in every
+    string, so it validates and encodes; the raw answer keeps the original."""
+    if isinstance(node, str):
+        return _SURROGATE.sub("\ufffd", node)
+    if isinstance(node, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_no_surrogates(v) for v in node]
+    return node
+
+
 def _closed(span: str) -> bool:
     """True when the braces of ``span`` (which starts with ``{``) balance exactly at its end,
     ignoring braces inside single- or double-quoted strings."""
@@ -330,7 +345,7 @@ def extract_model(text: str, model: type[M], what: str) -> M:
     if not cleaned:
         raise ExtractionError("empty answer" if not text.strip()
                               else "answer holds only a <think> block")
-    candidates = _candidates(cleaned)
+    candidates = [_no_surrogates(obj) for obj in _candidates(cleaned)]
     first_error: ValidationError | None = None
     for obj in candidates:
         try:
@@ -338,6 +353,8 @@ def extract_model(text: str, model: type[M], what: str) -> M:
         except ValidationError as exc:
             first_error = first_error or exc
     repaired = _repaired(cleaned)
+    if repaired is not None:
+        repaired = _no_surrogates(repaired)
     if repaired is not None and repaired not in candidates:
         try:
             return model.model_validate(repaired)
