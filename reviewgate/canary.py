@@ -99,14 +99,36 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
                      head_sha=pr.head_sha, base_sha=pr.base_sha, source=label)
 
 
+#: Tries at creating one comment; between tries the comments are re-listed.
+CREATE_TRIES = 3
+
+
 def _upsert(forge: Forge, number: int, comments: list[Comment], login: str, marker: str,
             body: str) -> Comment:
+    """Edit our comment holding ``marker`` (by ``login``), or create it.
+
+    A create that fails with a server error or no response may still have landed: the
+    comments are listed again and a landed copy is edited instead of posting a duplicate.
+
+    Raises:
+        ForgeError: a client error (4xx), or every try failed (the last error).
+    """
     existing = _own(comments, login, marker)
-    if existing is None:
-        return forge.create_comment(number, body)
-    if existing.body == body:
-        return existing
-    return forge.edit_comment(existing.id, body)
+    if existing is not None:
+        return existing if existing.body == body else forge.edit_comment(existing.id, body)
+    last: ForgeError | None = None
+    for _ in range(CREATE_TRIES):
+        try:
+            return forge.create_comment(number, body)
+        except ForgeError as exc:
+            if exc.status_code is not None and exc.status_code < 500:
+                raise
+            last = exc
+        landed = _own(forge.list_comments(number), login, marker)
+        if landed is not None:
+            return landed if landed.body == body else forge.edit_comment(landed.id, body)
+    assert last is not None
+    raise last
 
 
 def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: str) -> None:

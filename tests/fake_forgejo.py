@@ -70,6 +70,9 @@ class FakeForgejo:
         self.violations: list[str] = []
         self.log: list[tuple[str, str]] = []
         self.fail_status_posts = 0
+        #: Faults for the next comment POSTs, in order: "500" (nothing created), "landed-500"
+        #: (created, then 500: a reply lost after the server did the work), "409".
+        self.comment_post_faults: list[str] = []
         self.on_diff: Callable[[FakePR], None] | None = None
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
@@ -160,7 +163,15 @@ class FakeForgejo:
                 return 200, [self.comment_json(c) for c in self.pr_comments(number)], {}
             if login == "reader":
                 return 403, {"message": "token does not have write access", "url": ""}, {}
-            return 201, self.comment_json(self.add_comment(number, login, body["body"])), {}
+            fault = self.comment_post_faults.pop(0) if self.comment_post_faults else ""
+            if fault == "423":
+                return 423, {"message": "repository is archived", "url": ""}, {}
+            if fault == "500":
+                return 500, {"message": "internal error", "url": ""}, {}
+            created = self.comment_json(self.add_comment(number, login, body["body"]))
+            if fault == "landed-500":
+                return 500, {"message": "internal error", "url": ""}, {}
+            return 201, created, {}
         m = re.fullmatch(rf"{r}/issues/comments/(\d+)", rel)
         if m and method == "PATCH":
             for c in self.comments:

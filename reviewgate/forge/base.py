@@ -161,13 +161,15 @@ class ForgeHTTP:
             raise error
         return response
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request with retries.
+    def request(self, method: str, path: str, *, retry: bool = True,
+                **kwargs: Any) -> httpx.Response:
+        """Send one request with retries (``retry=False``: exactly once, for calls that are not
+        idempotent, such as creating a comment).
 
         Raises:
             ForgeError: a non-retryable error status, or retries ran out (the last error).
         """
-        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=_wait,
+        retrying = Retrying(stop=stop_after_attempt(self.attempts if retry else 1), wait=_wait,
                             retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
                             reraise=True)
         try:
@@ -179,7 +181,7 @@ class ForgeHTTP:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request and decode its JSON body."""
+        """Send one request (see :meth:`request`) and decode its JSON body."""
         response = self.request(method, path, **kwargs)
         if not response.content:
             return None
@@ -283,9 +285,10 @@ class RestForge:
                        html_url=data.get("html_url") or "", created_at=data.get("created_at", ""))
 
     def create_comment(self, number: int, body: str) -> Comment:
-        """Post a new comment."""
+        """Post a new comment, once: a POST is not idempotent, so it is never retried blindly
+        (the caller re-lists the comments to see whether it landed)."""
         return self._comment(self.http.json("POST", f"{self._r}/issues/{number}/comments",
-                                            json={"body": body}))
+                                            json={"body": body}, retry=False))
 
     def edit_comment(self, comment_id: int, body: str) -> Comment:
         """Edit a comment in place."""
