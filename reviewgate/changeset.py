@@ -3,21 +3,21 @@
 The parser reads ``git diff`` output (``diff --git`` headers, renames, binary files, ``/dev/null``
 for added and deleted files) and plain unified diffs (``---``/``+++`` only). Format reference:
 GNU diffutils manual, "Unified Format", and git-diff(1) "GENERATING PATCH TEXT WITH -P".
-Imports: stdlib and pydantic only.
+Imports: stdlib, pydantic and pathspec (gitignore-style globs).
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import hashlib
 import re
 
+import pathspec
 from pydantic import BaseModel, Field
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "parse_unified_diff"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "matches", "parse_unified_diff", "unquote_path"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
-_GIT_HEADER = re.compile(r"^diff --git (?:a/)?(.+?) (?:b/)?(.+)$")
 
 
 class Hunk(BaseModel):
@@ -82,23 +82,80 @@ class ChangeSet(BaseModel):
         return "sha256:" + h.hexdigest()
 
     def size(self, exclude: list[str]) -> tuple[int, int]:
-        """(changed lines, changed files), leaving out paths matching any ``exclude`` glob."""
-        kept = [f for f in self.files if not any(_match(f.path, g) for g in exclude)]
+        """(changed lines, changed files), leaving out paths matching any ``exclude``
+        gitignore-style pattern."""
+        kept = [f for f in self.files if not matches(f.path, exclude)]
         return sum(f.changed for f in kept), len(kept)
 
 
+@functools.lru_cache(maxsize=64)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def matches(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    """True when ``path`` matches any gitignore-style pattern (``**`` supported; a pattern
+    without a slash matches at any depth). Reference: gitignore(5), via the pathspec library."""
+    return bool(patterns) and _spec(tuple(patterns)).match_file(path)
+
+
 def _match(path: str, pattern: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern)
+    return matches(path, (pattern,))
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_path(text: str) -> str:
+    """Decode a path git wrote in C-quoted form (``"b/donn\\303\\251es.py"``: octal bytes of
+    UTF-8, ``\\t``, ``\\"``...; git-config(1) ``core.quotePath``). Unquoted text is returned
+    as it is."""
+    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
+        return text
+    body, out, i = text[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 3 < len(body) + 1 and body[i + 1:i + 4].isdigit():
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+        out.extend(ch.encode("utf-8", "surrogateescape"))
+        i += 1
+    return out.decode("utf-8", "replace")
 
 
 def _strip_prefix(path: str) -> str | None:
-    path = path.strip().split("\t", 1)[0]
+    path = path.strip()
+    path = unquote_path(path) if path.startswith('"') else path.split("\t", 1)[0]
     if path == "/dev/null":
         return None
     if path.startswith(("a/", "b/")):
         return path[2:]
     return path
+
+
+_QUOTED_PAIR = re.compile(r'^("(?:[^"\\]|\\.)*"|\S+) ("(?:[^"\\]|\\.)*"|\S+)$')
+
+
+def _git_paths(rest: str) -> tuple[str | None, str | None]:
+    """Old and new path of a ``diff --git`` header (quoted or not, spaces allowed)."""
+    m = _QUOTED_PAIR.match(rest)
+    if m and (rest.startswith('"') or rest.endswith('"')):
+        return _strip_prefix(m.group(1)), _strip_prefix(m.group(2))
+    n = len(rest)
+    half = (n - 1) // 2
+    if n % 2 == 1 and rest[half] == " " and rest[:half][2:] == rest[half + 1:][2:]:
+        return _strip_prefix(rest[:half]), _strip_prefix(rest[half + 1:])
+    if " b/" in rest:
+        old, new = rest.split(" b/", 1)
+        return _strip_prefix(old), new
+    return (_strip_prefix(m.group(1)), _strip_prefix(m.group(2))) if m else (None, None)
 
 
 def parse_unified_diff(text: str) -> list[FileChange]:
@@ -141,14 +198,15 @@ def parse_unified_diff(text: str) -> list[FileChange]:
             i += 1
             continue
         hunk = None
-        git = _GIT_HEADER.match(line)
+        git = line.startswith("diff --git ")
         if git or (line.startswith("--- ") and i + 1 < len(lines)
                    and lines[i + 1].startswith("+++ ") and (current is None or current.hunks)):
             close()
             section = []
-            current = FileChange(path=_strip_prefix(git.group(2)) if git else "")
+            old_path, new_path = _git_paths(line[len("diff --git "):]) if git else (None, "")
+            current = FileChange(path=new_path or old_path or "")
             if git:
-                current.old_path = _strip_prefix(git.group(1))
+                current.old_path = old_path
             files.append(current)
         if current is None:
             i += 1
@@ -172,9 +230,9 @@ def parse_unified_diff(text: str) -> list[FileChange]:
             current.status = "deleted"
         elif line.startswith("rename to "):
             current.status = "renamed"
-            current.path = line[len("rename to "):]
+            current.path = unquote_path(line[len("rename to "):])
         elif line.startswith("rename from "):
-            current.old_path = line[len("rename from "):]
+            current.old_path = unquote_path(line[len("rename from "):])
         elif line.startswith("Binary files ") or line.startswith("GIT binary patch"):
             current.status = "binary"
         else:
@@ -191,7 +249,4 @@ def parse_unified_diff(text: str) -> list[FileChange]:
                     hunk = None
         i += 1
     close()
-    for f in files:
-        if f.status == "modified" and f.old_path and f.old_path != f.path:
-            f.status = "renamed"
     return files

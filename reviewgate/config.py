@@ -83,7 +83,9 @@ class Policy(_Strict):
 
     ``blockers``: ``any`` means one blocker from any non-abstaining ballot defers; ``corroborated``
     means only blockers raised by two or more seats defer (single-reviewer blockers become
-    operator questions). ``consolidate``: ``deterministic`` groups the findings offline
+    operator questions). ``max_unreviewed_share``: the share of files (lockfiles and generated
+    files excepted) that may be left out of what reviewers saw before the decision is at least
+    ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``: ``deterministic`` groups the findings offline
     (:mod:`reviewgate.consolidate`); ``seat:NAME`` asks that configured seat to group them in one
     extra call and falls back to the deterministic grouping if the call fails.
     """
@@ -93,6 +95,7 @@ class Policy(_Strict):
     split_max_changed_lines: int = Field(default=400, ge=1)
     split_max_files: int = Field(default=10, ge=1)
     split_votes: int = Field(default=2, ge=1)
+    max_unreviewed_share: float = Field(default=0.0, ge=0.0, le=1.0)
     consolidate: str = Field(default="deterministic",
                              pattern=r"^(deterministic|seat:[A-Za-z0-9_.-]+)$")
     size_exclude: list[str] = Field(default_factory=lambda: [

@@ -9,16 +9,28 @@ Lockfiles and generated files (the policy's ``size_exclude``) go last. No networ
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
-from .changeset import ChangeSet, FileChange, _match
+from .changeset import ChangeSet, FileChange, matches
 
-__all__ = ["CHARS_PER_TOKEN", "ContextPack", "build_context", "estimate_tokens"]
+__all__ = ["CHARS_PER_TOKEN", "ContextPack", "build_context", "estimate_tokens", "safe_path"]
 
 #: Characters per token used for every budget estimate.
 CHARS_PER_TOKEN = 3.5
 #: The body (pull-request description) is cut to this many characters.
 MAX_BODY_CHARS = 6000
+#: Share of the budget the changed-files list (and the lists of files not shown) may take; the
+#: rest is diff text, so a pull request of 20,000 files still shows diff.
+FILE_LIST_SHARE = 0.2
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_path(path: str) -> str:
+    """A file name as shown to reviewers: control characters, newlines and line separators
+    escaped (``\\n``, ``\\x1b``), so a name cannot open a line of its own in the prompt."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], path)
 
 
 def estimate_tokens(text: str) -> int:
@@ -39,7 +51,10 @@ class ContextPack(BaseModel):
     """Pull-request text, budgeted diff and norms.
 
     ``omitted`` lists files left out of ``diff`` entirely; ``cut`` lists files whose diff was
-    shortened. ``diff_tokens`` is the estimate for ``diff``; ``budget_tokens`` the budget it had.
+    shortened (``omitted_shown``/``cut_shown``: the names as shown to reviewers, escaped and
+    capped). ``files`` is the changed-files list as shown (cut to its share of the budget;
+    ``unlisted`` more files were not listed). ``diff_tokens`` is the estimate for ``diff``;
+    ``budget_tokens`` the budget it had.
     """
 
     title: str
@@ -53,6 +68,9 @@ class ContextPack(BaseModel):
     norms: str = ""
     diff_tokens: int = 0
     budget_tokens: int = 0
+    unlisted: int = 0
+    omitted_shown: list[str] = Field(default_factory=list)
+    cut_shown: list[str] = Field(default_factory=list)
 
 
 def _cut_file(f: FileChange, budget_chars: int) -> str:
@@ -80,8 +98,10 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         exclude: globs of lockfiles/generated files, reviewed last.
         norms: repository review norms (free text), passed through.
     """
-    budget_chars = int(budget_tokens * CHARS_PER_TOKEN)
-    ordered = sorted(change.files, key=lambda f: any(_match(f.path, g) for g in exclude))
+    total_chars = int(budget_tokens * CHARS_PER_TOKEN)
+    listed, list_chars = _listed(change.files, int(total_chars * FILE_LIST_SHARE))
+    budget_chars = max(0, total_chars - list_chars)
+    ordered = sorted(change.files, key=lambda f: matches(f.path, exclude))
     parts: list[str] = []
     used = 0
     omitted: list[str] = []
@@ -102,12 +122,28 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         else:
             omitted.append(f.path)
     diff = "".join(parts)
+    shown = max(len(listed), 20)
     body = change.body
     if len(body) > MAX_BODY_CHARS:
         body = body[:MAX_BODY_CHARS] + "\n[... description cut ...]"
     return ContextPack(
-        title=change.title, body=body,
-        files=[FileLine(path=f.path, status=f.status, added=f.added, removed=f.removed)
-               for f in change.files],
+        title=change.title, body=body, files=listed, unlisted=len(change.files) - len(listed),
         diff=diff, omitted=omitted, cut=cut, added=change.added, removed=change.removed,
-        norms=norms, diff_tokens=estimate_tokens(diff), budget_tokens=budget_tokens)
+        norms=norms, diff_tokens=estimate_tokens(diff), budget_tokens=budget_tokens,
+        omitted_shown=[safe_path(p) for p in omitted[:shown]],
+        cut_shown=[safe_path(p) for p in cut[:shown]])
+
+
+def _listed(files: list[FileChange], budget_chars: int) -> tuple[list[FileLine], int]:
+    """The first files whose list rows fit ``budget_chars`` (at least 20 when there are), and
+    the characters the rows take (counted twice: the omitted list may repeat them)."""
+    rows: list[FileLine] = []
+    used = 0
+    for f in files:
+        cost = 2 * (len(f.path) + 40)
+        if used + cost > budget_chars and len(rows) >= 20:
+            break
+        rows.append(FileLine(path=safe_path(f.path), status=f.status, added=f.added,
+                             removed=f.removed))
+        used += cost
+    return rows, used

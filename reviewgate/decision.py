@@ -7,7 +7,8 @@ Rules, in order (each a default set by :class:`~reviewgate.config.Policy`):
 3. a ``blocker`` finding from a non-abstaining ballot -> at least ``defer``
    (``blockers = "corroborated"``: only blockers raised by two or more seats, grouped by
    :mod:`reviewgate.consolidate`);
-4. a hat whose NOT_OK votes outnumber its OK votes -> at least ``defer``;
+4. a hat whose NOT_OK votes outnumber its OK votes -> at least ``defer``, and so do files no
+   reviewer saw beyond ``max_unreviewed_share`` ("N files not reviewed");
 5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
    thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;
 6. otherwise ``merge``;
@@ -140,6 +141,7 @@ class Decision(BaseModel):
     policy: Policy = Field(default_factory=Policy)
     consolidated_by: str = "deterministic"
     groups: list[list[int]] = Field(default_factory=list)
+    unreviewed: int = 0
 
     @property
     def single_blockers(self) -> list[Cluster]:
@@ -205,7 +207,8 @@ def _clusters(raised: list[Raised], groups: list[list[int]]) -> list[Cluster]:
 
 def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
            changed_files: int, groups: list[list[int]] | None = None,
-           consolidated_by: str = "deterministic") -> Decision:
+           consolidated_by: str = "deterministic",
+           unreviewed: list[str] | None = None) -> Decision:
     """Decide merge / defer / split / error from the ballots.
 
     Args:
@@ -217,6 +220,9 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             them); ignored, with the deterministic grouping used instead, unless it partitions
             the findings.
         consolidated_by: who made ``groups`` (recorded in the decision).
+        unreviewed: files no reviewer saw (left out of the budgeted diff), lockfiles and
+            generated files already left out; more than ``policy.max_unreviewed_share`` of
+            ``changed_files`` makes the decision at least ``defer``.
 
     Returns:
         a :class:`Decision`; never raises for any list of valid ballots.
@@ -287,6 +293,12 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             if t.not_ok > t.ok:
                 defer = True
                 reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK")
+        missed = sorted(unreviewed or [])
+        if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
+            defer = True
+            shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
+            reasons.append(f"{len(missed)} files not reviewed (left out of the diff the "
+                           f"reviewers saw): {shown}")
         if defer and (oversized or split_votes >= policy.split_votes):
             name = "split"
             if oversized:
@@ -304,4 +316,5 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
                     tallies=ordered_tallies, clusters=clusters, dissents=dissents,
                     abstentions=abstentions, questions=questions, changed_lines=changed_lines,
                     changed_files=changed_files, oversized=oversized, split_votes=split_votes,
-                    policy=policy, consolidated_by=consolidated_by, groups=groups)
+                    policy=policy, consolidated_by=consolidated_by, groups=groups,
+                    unreviewed=len(unreviewed or []))

@@ -13,7 +13,7 @@ import time
 from typing import Callable
 
 from . import __version__
-from .changeset import ChangeSet
+from .changeset import ChangeSet, matches
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
 from .decision import decide, raised_findings
@@ -55,9 +55,11 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
     if input_record is not None:
         changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
     grouping = grouping or SeatGrouping(groups=None, by="deterministic")
+    omitted = input_record.omitted if input_record is not None else pack.omitted
+    unreviewed = [p for p in omitted if not matches(p, profile.policy.size_exclude)]
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
                       changed_files=changed_files, groups=grouping.groups,
-                      consolidated_by=grouping.by)
+                      consolidated_by=grouping.by, unreviewed=unreviewed)
     usage = Usage(tokens_in=sum(b.tokens_in for b in ballots) + grouping.tokens_in,
                   tokens_out=sum(b.tokens_out for b in ballots) + grouping.tokens_out,
                   cost_usd=round(sum(b.cost_usd for b in ballots) + grouping.cost_usd, 6),

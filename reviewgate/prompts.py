@@ -83,7 +83,8 @@ class Prompter:
             raise ConfigError(f"template {template}: {exc.message}") from None
 
     def _fence_safe(self, pack: ContextPack) -> None:
-        self.fence_safe_texts([pack.diff, pack.body, pack.title])
+        self.fence_safe_texts([pack.diff, pack.body, pack.title, *pack.omitted_shown,
+                               *pack.cut_shown, *(f.path for f in pack.files)])
 
     def fence_safe_texts(self, texts: list[str]) -> None:
         """Pick a new nonce until no text of ``texts`` holds the fence marker."""
