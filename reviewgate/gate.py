@@ -17,6 +17,7 @@ from .changeset import ChangeSet, matches
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
 from .decision import decide, raised_findings
+from .errors import InputError
 from .grouping import SeatGrouping, consolidate_with_seat
 from .prompts import Prompter
 from .redaction import redact_secrets
@@ -92,10 +93,13 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
         norms: repository review norms to show reviewers.
 
     Raises:
+        InputError: the diff is empty (nothing to review; no model is called).
         ConfigError: unknown profile, missing persona or template.
         UserError: a setup mistake no ballot survives (e.g. the local extra is missing).
     """
     name, profile = config.profile(profile_name)
+    if not change.files and not change.diff.strip():
+        raise InputError("nothing to review: the diff is empty (no model was called)")
     prompter = prompter or Prompter(templates_dir=config.templates_dir,
                                     personas_dir=config.personas_dir)
     for hat in profile.hats:
