@@ -85,9 +85,10 @@ class Policy(_Strict):
     means only blockers raised by two or more seats defer (single-reviewer blockers become
     operator questions). ``max_unreviewed_share``: the share of files (lockfiles and generated
     files excepted) that may be left out of what reviewers saw before the decision is at least
-    ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``: ``deterministic`` groups the findings offline
-    (:mod:`reviewgate.consolidate`); ``seat:NAME`` asks that configured seat to group them in one
-    extra call and falls back to the deterministic grouping if the call fails.
+    ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``:
+    ``deterministic`` groups the findings offline (:mod:`reviewgate.consolidate`);
+    ``seat:NAME`` asks that configured seat to group them in one extra call and falls back to
+    the deterministic grouping if the call fails.
     """
 
     quorum: int = Field(default=2, ge=1)

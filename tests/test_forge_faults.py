@@ -3,7 +3,6 @@ failures end in error with earlier comments intact, every page of a huge file li
 
 from __future__ import annotations
 
-from fake_forgejo import FakePR
 from test_canary import HEAD, canary, forgejo, ours  # noqa: F401 - the fixture
 from test_cli import BLOCKER, serve, write_config
 
@@ -35,8 +34,8 @@ def test_comment_post_500_is_tried_again_after_a_relist(forgejo, loopback, tmp_p
     assert len(ours(forgejo)) == 4
 
 
-def test_comment_posts_failing_for_good_end_in_error_keeping_earlier_comments(  # noqa: F811
-        forgejo, loopback, tmp_path, capsys):
+def test_comment_posts_failing_for_good_end_in_error_keeping_earlier_comments(
+        forgejo, loopback, tmp_path, capsys):  # noqa: F811
     """A comment must be created (seat c's was deleted) and every POST fails: exit 12, status
     error naming the failure; the earlier round's decision comment is still there, unchanged."""
     config = write_config(tmp_path, loopback.url)
