@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -177,16 +178,21 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
 
     prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
     name, profile = config.profile(profile_name)
+    run_id = secrets.token_hex(4)
     forge.set_status(pr.head_sha, state="pending", context=context,
                      description=prompter.render("status_pending.j2", profile=profile,
-                                                 name=name).strip()[:140])
+                                                 name=name, run_id=run_id).strip()[-140:])
     try:
         change = _change(forge, pr, label or f"{forge.name} #{number}")
         record = review_change(change, config=config, profile_name=profile_name,
                                prompter=prompter, on_progress=on_progress)
-        for seat in profile.seats:
-            _upsert(forge, number, comments, login, seat_marker(seat.name),
-                    render_seat(record, seat.name, prompter))
+        holder = claim_holder(forge, pr.head_sha, context, login)
+        if holder != run_id:
+            return _superseded(record, pr.head_sha, holder)
+        bodies = {seat_marker(seat.name): render_seat(record, seat.name, prompter)
+                  for seat in profile.seats}
+        for marker, seat_body in bodies.items():
+            _upsert(forge, number, comments, login, marker, seat_body)
         stale = forge.get_pull(number).head_sha != pr.head_sha
         decision, state = record.decision.decision, record.decision.state
         if profile.demo:  # fail closed: a demo model never passes the gate
@@ -200,8 +206,14 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         description = status_description(record, prompter, stale=stale)
         if profile.demo:
             description = prompter.render("status_demo.j2", name=name).strip()[:140]
+        holder = claim_holder(forge, pr.head_sha, context, login)
+        if holder != run_id:
+            _dedupe(forge, number, login, [*bodies, DECISION_MARKER])
+            return _superseded(record, pr.head_sha, holder)
         forge.set_status(pr.head_sha, state=state, context=context,
                          description=description, target_url=posted.html_url)
+        _dedupe(forge, number, login, [*bodies, DECISION_MARKER],
+                keep={**bodies, DECISION_MARKER: body})
     except BaseException as exc:  # SIGTERM/SIGINT (KeyboardInterrupt) included: never pending
         _post_error(forge, pr.head_sha, context, exc)
         raise
@@ -214,6 +226,48 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         except ForgeError as exc:
             result.warnings.append(f"labels not updated: {safe_message(exc)}")
     return result
+
+
+_RUN_ID = re.compile(r"\brun ([0-9a-f]{8})\b")
+
+
+def claim_holder(forge: Forge, sha: str, context: str, login: str) -> str | None:
+    """The run id of the latest claim on ``sha``: our own latest ``pending`` row in ``context``
+    whose description carries ``run <id>`` (the later claim wins)."""
+    rows = [s for s in forge.list_statuses(sha) if s.context == context and s.creator == login
+            and s.state == "pending" and _RUN_ID.search(s.description)]
+    if not rows:
+        return None
+    latest = max(rows, key=lambda s: (s.created_at, s.id))
+    return _RUN_ID.search(latest.description).group(1)  # type: ignore[union-attr]
+
+
+def _superseded(record: Record, sha: str, holder: str | None) -> CanaryResult:
+    return CanaryResult(decision=record.decision.decision, state="superseded", head_sha=sha,
+                        description=f"superseded by run {holder}: a later run on this pull "
+                                    "request publishes the result; this one published nothing",
+                        skipped=True, record=record)
+
+
+def _dedupe(forge: Forge, number: int, login: str, markers: list[str],
+            keep: dict[str, str] | None = None) -> None:
+    """Delete our duplicate comments (two runs that both created one): per marker the oldest
+    stays; ``keep`` gives the body it must hold (the current claim's)."""
+    comments = forge.list_comments(number)
+    for marker in markers:
+        mine = sorted((c for c in comments if c.author == login and marker in c.body),
+                      key=lambda c: c.id)
+        if len(mine) < 2:
+            continue
+        first, extra = mine[0], mine[1:]
+        wanted = (keep or {}).get(marker)
+        if wanted is not None and first.body != wanted:
+            forge.edit_comment(first.id, wanted)
+        for comment in extra:
+            try:
+                forge.delete_comment(comment.id)
+            except ForgeError:
+                pass  # the other run deleted it first
 
 
 def _post_error(forge: Forge, sha: str, context: str, exc: BaseException) -> None:

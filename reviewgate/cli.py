@@ -270,8 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReviewgateError as exc:
         _err(str(exc))
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        _err("interrupted")
+    except KeyboardInterrupt as exc:
+        _err(f"interrupted ({exc})" if str(exc) else "interrupted")
+        return EXIT_ERROR
+    except Exception as exc:  # the last resort: one line and exit 12, never a traceback
+        first = (str(exc).splitlines() or [""])[0][:300]
+        _err(f"internal error: {type(exc).__name__}: {first} (please report this)")
         return EXIT_ERROR
 
 

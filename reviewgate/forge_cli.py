@@ -89,6 +89,9 @@ def cmd_canary(args: argparse.Namespace) -> int:
                                 on_progress=on_progress)
     finally:
         forge.close()
+    if result.state == "superseded":
+        print(f"SUPERSEDED={result.description}")
+        return 0
     if result.skipped:
         print(f"head {result.head_sha[:12]} already has a decision ({result.decision}); "
               "use --force to review again")
@@ -161,6 +164,9 @@ def cmd_command(args: argparse.Namespace) -> int:
         print(f"{outcome.action}: {outcome.reason}")
         return 0
     result = outcome.result
+    if result.state == "superseded":
+        print(f"SUPERSEDED={result.description}")
+        return 0
     print(f"GATE={result.decision}\nSTATE={result.state}\nSHA={result.head_sha}\n"
           f"URL={result.target_url}")
     return EXIT_FOR.get(result.decision, EXIT_FOR["error"])

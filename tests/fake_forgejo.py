@@ -173,6 +173,14 @@ class FakeForgejo:
                 return 500, {"message": "internal error", "url": ""}, {}
             return 201, created, {}
         m = re.fullmatch(rf"{r}/issues/comments/(\d+)", rel)
+        if m and method == "DELETE":
+            for c in self.comments:
+                if c["id"] == int(m.group(1)):
+                    if c["user"] != login:
+                        return 403, {"message": "not your comment", "url": ""}, {}
+                    self.comments.remove(c)
+                    return 204, None, {}
+            return 500, {"message": "comment does not exist", "url": ""}, {}
         if m and method == "PATCH":
             for c in self.comments:
                 if c["id"] == int(m.group(1)):

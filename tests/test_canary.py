@@ -143,16 +143,19 @@ def test_token_without_write_access(forgejo, loopback, tmp_path, monkeypatch, ca
     assert [c["body"] for c in forgejo.comments] == ["keep me"]
 
 
-def test_failure_after_pending_posts_error(forgejo, loopback, tmp_path, monkeypatch):
-    """A crash after pending leaves status error with the reason, never pending."""
+def test_failure_after_pending_posts_error(forgejo, loopback, tmp_path, monkeypatch, capsys):
+    """A crash after pending leaves status error with the reason, never pending; the CLI's last
+    resort prints one line and exits 12 (no traceback)."""
     import reviewgate.canary as canary_mod
 
     def boom(*args, **kwargs):
-        raise RuntimeError("model fleet on fire")
+        raise RuntimeError("model fleet on fire\nsecond line")
     monkeypatch.setattr(canary_mod, "review_change", boom)
     config = write_config(tmp_path, loopback.url)
-    with pytest.raises(RuntimeError):
-        canary(forgejo, config)
+    assert canary(forgejo, config) == 12
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: model fleet on fire (please report this)" in err
+    assert "Traceback" not in err and "second line" not in err
     rows = forgejo.status_rows(HEAD)
     assert [r["status"] for r in rows] == ["pending", "error"]
     assert "model fleet on fire" in rows[-1]["description"]

@@ -75,3 +75,22 @@ def test_three_thousand_files_are_all_read(forgejo, loopback, tmp_path):  # noqa
     assert canary(forgejo, write_config(tmp_path, loopback.url)) == 11
     pages = [p for m, p in forgejo.log if "/pulls/7/files" in p]
     assert len(pages) >= 60
+
+
+def test_pull_request_payload_without_head_names_the_field(
+        forgejo, loopback, tmp_path, capsys, monkeypatch):  # noqa: F811
+    """A pull request payload missing ``head``: a one-line error naming the field and the
+    endpoint, exit 12, nothing posted (no traceback)."""
+    original = forgejo._pr_json
+
+    def without_head(pr):
+        data = original(pr)
+        data.pop("head")
+        return data
+    monkeypatch.setattr(forgejo, "_pr_json", without_head)
+    serve(loopback, {})
+    assert canary(forgejo, write_config(tmp_path, loopback.url)) == 12
+    err = capsys.readouterr().err
+    assert "GET /repos/owner/repo/pulls/7: response has no 'head.sha'" in err
+    assert "Traceback" not in err
+    assert forgejo.status_rows(HEAD) == [] and ours(forgejo) == []

@@ -21,7 +21,7 @@ from ..errors import ForgeError, redact, register_secret
 from ..providers.base import parse_retry_after
 
 __all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "PullRequest", "RestForge",
-           "StatusRow", "safe_message"]
+           "StatusRow", "need", "safe_message"]
 
 
 @dataclass
@@ -87,6 +87,7 @@ class Forge(Protocol):
     def list_comments(self, number: int) -> list[Comment]: ...
     def create_comment(self, number: int, body: str) -> Comment: ...
     def edit_comment(self, comment_id: int, body: str) -> Comment: ...
+    def delete_comment(self, comment_id: int) -> None: ...
     def set_status(self, sha: str, *, state: str, context: str, description: str,
                    target_url: str = "") -> None: ...
     def list_statuses(self, sha: str) -> list[StatusRow]: ...
@@ -248,9 +249,12 @@ class RestForge:
 
     def get_pull(self, number: int) -> PullRequest:
         """The pull request; raises ForgeError (404) when it does not exist."""
+        endpoint = f"GET {self._r}/pulls/{number}"
         data = self.http.json("GET", f"{self._r}/pulls/{number}")
-        return PullRequest(number=data["number"], title=data.get("title") or "",
-                           body=data.get("body") or "", head_sha=data["head"]["sha"],
+        if not isinstance(data, dict):
+            raise ForgeError(f"{endpoint}: response is not a JSON object")
+        return PullRequest(number=need(data, "number", endpoint), title=data.get("title") or "",
+                           body=data.get("body") or "", head_sha=need(data, "head.sha", endpoint),
                            base_sha=(data.get("base") or {}).get("sha") or "",
                            html_url=data.get("html_url") or "",
                            author=(data.get("user") or {}).get("login", ""),
@@ -258,7 +262,8 @@ class RestForge:
 
     def list_files(self, number: int) -> list[ChangedFile]:
         """Every changed file, all pages."""
-        return [ChangedFile(filename=f["filename"], status=f.get("status", ""),
+        endpoint = f"GET {self._r}/pulls/{number}/files"
+        return [ChangedFile(filename=need(f, "filename", endpoint), status=f.get("status", ""),
                             additions=f.get("additions", 0), deletions=f.get("deletions", 0))
                 for f in self._pages(f"{self._r}/pulls/{number}/files")]
 
@@ -270,7 +275,7 @@ class RestForge:
         """
         if self._login is None:
             try:
-                self._login = self.http.json("GET", "/user")["login"]
+                self._login = need(self.http.json("GET", "/user"), "login", "GET /user")
             except ForgeError as exc:
                 raise ForgeError(f"{exc} (cannot tell the bot's login from this token: set "
                                  "REVIEWGATE_BOT_LOGIN or [gate] bot_login)",
@@ -280,7 +285,7 @@ class RestForge:
 
     @staticmethod
     def _comment(data: dict[str, Any]) -> Comment:
-        return Comment(id=data["id"], body=data.get("body") or "",
+        return Comment(id=need(data, "id", "comment"), body=data.get("body") or "",
                        author=(data.get("user") or {}).get("login", ""),
                        html_url=data.get("html_url") or "", created_at=data.get("created_at", ""))
 
@@ -294,6 +299,11 @@ class RestForge:
         """Edit a comment in place."""
         return self._comment(self.http.json("PATCH", f"{self._r}/issues/comments/{comment_id}",
                                             json={"body": body}))
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete one of our comments (a duplicate left by a concurrent run); ``DELETE
+        /repos/{o}/{r}/issues/comments/{id}`` in the Forgejo and GitHub APIs."""
+        self.http.request("DELETE", f"{self._r}/issues/comments/{comment_id}")
 
     def set_status(self, sha: str, *, state: str, context: str, description: str,
                    target_url: str = "") -> None:
@@ -332,6 +342,21 @@ class RestForge:
     def close(self) -> None:
         """Close the HTTP client."""
         self.http.close()
+
+
+def need(data: Any, path: str, endpoint: str) -> Any:
+    """``data[a][b]...`` for ``path`` ``"a.b"``.
+
+    Raises:
+        ForgeError: a field is missing or null; the message names the field and the endpoint
+            ("GET /repos/o/r/pulls/7: response has no 'head.sha'").
+    """
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or value.get(part) is None:
+            raise ForgeError(f"{endpoint}: response has no '{path}'")
+        value = value[part]
+    return value
 
 
 def safe_message(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from typing import ClassVar
 from urllib.parse import quote
 
 from ..errors import ForgeError
-from .base import Comment, ForgeHTTP, RestForge
+from .base import Comment, ForgeHTTP, RestForge, need
 
 __all__ = ["GitHubForge"]
 
@@ -69,7 +69,7 @@ class GitHubForge(RestForge):
         """The bot's login: ``GET /user``, or ``github-actions[bot]`` for an Actions token."""
         if self._login is None:
             try:
-                self._login = self.http.json("GET", "/user")["login"]
+                self._login = need(self.http.json("GET", "/user"), "login", "GET /user")
             except ForgeError as exc:
                 if exc.status_code not in (401, 403):
                     raise
