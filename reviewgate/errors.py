@@ -35,6 +35,7 @@ __all__ = [
     "ReviewgateError",
     "UserError",
     "redact",
+    "redact_counted",
 ]
 
 
@@ -135,12 +136,20 @@ def redact(text: str) -> str:
     Known secrets are the values of environment variables whose name contains TOKEN, KEY, SECRET
     or PASSWORD (at least 6 characters long) and values passed to :func:`register_secret`.
     """
+    return redact_counted(text)[0]
+
+
+def redact_counted(text: str) -> tuple[str, int]:
+    """:func:`redact`, and how many secret values were replaced."""
     if not text:
-        return text
+        return text, 0
     secrets = set(_extra_secrets)
     for name, value in os.environ.items():
         if _SECRET_ENV_HINT.search(name) and value and len(value) >= 6:
             secrets.add(value)
+    count = 0
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+        if secret in text:
+            count += text.count(secret)
+            text = text.replace(secret, "***")
+    return text, count

@@ -17,7 +17,7 @@ from .changeset import ChangeSet, matches
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
 from .decision import decide, raised_findings
-from .errors import InputError
+from .errors import InputError, redact_counted
 from .grouping import SeatGrouping, consolidate_with_seat
 from .prompts import Prompter
 from .redaction import redact_secrets
@@ -127,17 +127,23 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
 
 
 def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
-    """A copy of ``change`` with secret-looking strings redacted in its title, description,
-    diff and files (:func:`reviewgate.redaction.redact_secrets`), and how many there were."""
-    title, n_title = redact_secrets(change.title)
-    body, n_body = redact_secrets(change.body)
-    diff, n_diff = redact_secrets(change.diff)
+    """A copy of ``change`` with secrets redacted in its title, description, diff and files:
+    secret-looking strings (:func:`reviewgate.redaction.redact_secrets`) and the values of the
+    environment's secret variables (:func:`reviewgate.errors.redact`); and how many there were."""
+    def clean(text: str) -> tuple[str, int]:
+        text, found = redact_secrets(text)
+        text, known = redact_counted(text)
+        return text, found + known
+
+    title, n_title = clean(change.title)
+    body, n_body = clean(change.body)
+    diff, n_diff = clean(change.diff)
     files = []
     for f in change.files:
-        text, _ = redact_secrets(f.text)
-        hunks = [h.model_copy(update={"lines": redact_secrets("\n".join(h.lines))[0].split("\n")})
+        hunks = [h.model_copy(update={"lines": clean("\n".join(h.lines))[0].split("\n")})
                  for h in f.hunks]
-        files.append(f.model_copy(update={"text": text, "hunks": hunks}))
+        files.append(f.model_copy(update={"text": clean(f.text)[0], "path": clean(f.path)[0],
+                                          "hunks": hunks}))
     return (change.model_copy(update={"title": title, "body": body, "diff": diff,
                                       "files": files}), n_title + n_body + n_diff)
 
