@@ -205,6 +205,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``reviewgate replay``: decide stored ballots again under another policy (no model call).
+
+    Exit 0 when no decision flips, 10 when at least one does (so a script can tell)."""
+    import json
+
+    from .prompts import Prompter
+    from .render import sanitize
+    from .shadow import load_records, shadow_decide
+
+    records = load_records(args.path)
+    policy = None
+    if args.config or args.profile:
+        policy = _load(args).profile(args.profile)[1].policy
+    shadows = [shadow_decide(rec, policy or rec.config.profile.policy, source=src)
+               for src, rec in records]
+    if args.format == "json":
+        sys.stdout.write(json.dumps([{
+            "source": x.source, "title": x.title, "before": x.before.decision,
+            "after": x.after.decision, "flipped": x.flipped, "reasons_added": x.reasons_added,
+            "reasons_removed": x.reasons_removed, "state": x.after.state,
+            "consolidated_by": x.after.consolidated_by} for x in shadows], indent=2) + "\n")
+    else:
+        sys.stdout.write(Prompter().render("shadow.md.j2", shadows=shadows, s=sanitize))
+    return 10 if any(x.flipped for x in shadows) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -251,6 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--format", choices=["markdown", "json"], default="markdown")
     ev.add_argument("--out", metavar="FILE", help="also write the report here")
     ev.set_defaults(func=cmd_eval)
+
+    rp = sub.add_parser(
+        "replay", help="decide recorded ballots again under another policy (no model call)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  reviewgate replay decision.json --config stricter.toml\n"
+               "  reviewgate replay runs/ --profile canary --format json")
+    rp.add_argument("path", help="a decision.json, or a folder of them")
+    rp.add_argument("--config", metavar="PATH", help="the configuration whose policy to try")
+    rp.add_argument("--profile", help="the profile whose policy to try")
+    rp.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    rp.set_defaults(func=cmd_replay)
 
     from .forge_cli import add_forge_commands
     add_forge_commands(sub)

@@ -66,7 +66,7 @@ def test_redact_hides_env_secrets(monkeypatch):
 @pytest.mark.parametrize("module", ["decision.py", "verdict.py", "changeset.py", "config.py",
                                     "errors.py", "context.py", "render.py", "record.py",
                                     "prompts.py", "consolidate.py", "scoring.py",
-                                    "dataset.py"])
+                                    "dataset.py", "shadow.py", "redaction.py"])
 def test_core_imports_no_network_library(module):
     """The decision logic, the verdict model and the other core modules import no network
     library and no adapter (DESIGN.md section 3)."""
