@@ -6,12 +6,32 @@ decision (merge, defer, split or error), comments on the pull request and a comm
 
 __version__ = "0.1.0"
 
-from .changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from .config import Config, Policy, Profile, SeatConfig, load_config  # noqa: E402
-from .consolidate import Item, group_findings  # noqa: E402
-from .decision import Decision, decide  # noqa: E402
-from .errors import ConfigError, ProviderError, ReviewgateError, UserError  # noqa: E402
-from .verdict import Ballot, Finding, Verdict, extract_verdict  # noqa: E402
+# The public names are imported on first use (PEP 562), so `reviewgate --version` and the CLI's
+# start-up do not pay for pydantic, the SDKs or the templates.
+_LAZY = {
+    "ChangeSet": "changeset", "parse_unified_diff": "changeset",
+    "Config": "config", "Policy": "config", "Profile": "config", "SeatConfig": "config",
+    "load_config": "config",
+    "Item": "consolidate", "group_findings": "consolidate",
+    "Decision": "decision", "decide": "decision",
+    "ConfigError": "errors", "ProviderError": "errors", "ReviewgateError": "errors",
+    "UserError": "errors",
+    "Ballot": "verdict", "Finding": "verdict", "Verdict": "verdict",
+    "extract_verdict": "verdict",
+}
+
+
+def __getattr__(name: str):
+    """Import a public name from its module on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reviewgate' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Ballot",

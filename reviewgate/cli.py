@@ -19,14 +19,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
-from .changeset import ChangeSet, parse_unified_diff
-from .config import Config, load_config
 from .errors import InputError, ReviewgateError, UserError, redact
-from .record import Record, load_record
-from .render import render_decision, render_seat
+
+if TYPE_CHECKING:  # imported where used: `reviewgate --version` stays fast
+    from .changeset import ChangeSet
+    from .config import Config
+    from .record import Record
 
 EXIT_FOR = {"merge": 0, "defer": 10, "split": 11, "error": 12}
 EXIT_USAGE = 2
@@ -53,6 +54,8 @@ def _git(*args: str) -> str:
 def change_from_git(spec: str) -> ChangeSet:
     """A change set from a local git range ``BASE..HEAD`` (or ``BASE...HEAD``: from the merge
     base). Title and body come from HEAD's commit message."""
+    from .changeset import ChangeSet, parse_unified_diff
+
     if "..." in spec:
         base, head = spec.split("...", 1)
         base = _git("merge-base", base, head or "HEAD").strip()
@@ -72,6 +75,8 @@ def change_from_git(spec: str) -> ChangeSet:
 
 def change_from_diff(path: str) -> ChangeSet:
     """A change set from a unified diff file (``-``: standard input)."""
+    from .changeset import ChangeSet, parse_unified_diff
+
     try:
         if path == "-":
             text = sys.stdin.read()
@@ -89,6 +94,8 @@ def change_from_diff(path: str) -> ChangeSet:
 # --- output -----------------------------------------------------------------------------------
 
 def _markdown(record: Record) -> str:
+    from .render import render_decision, render_seat
+
     parts = [render_decision(record)]
     parts += [render_seat(record, seat.name) for seat in record.config.profile.seats]
     return "\n\n---\n\n".join(p.strip() for p in parts) + "\n"
@@ -112,6 +119,8 @@ def _emit(record: Record, fmt: str, out: str | None) -> None:
 
 def _actions_outputs(record: Record) -> None:
     """In Actions: the decision comment to the step summary, ``decision=`` to the outputs."""
+    from .render import render_decision
+
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
@@ -125,6 +134,8 @@ def _actions_outputs(record: Record) -> None:
 # --- commands ---------------------------------------------------------------------------------
 
 def _load(args: argparse.Namespace) -> Config:
+    from .config import load_config
+
     return load_config(args.config)
 
 
@@ -132,6 +143,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     """``reviewgate review``: review a diff or git range and print the decision."""
     from .gate import replay_record, review_change
     from .progress import progress_printer
+    from .record import load_record
 
     if args.replay:
         record = load_record(args.replay)

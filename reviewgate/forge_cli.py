@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import load_config
 from .errors import InputError, UserError
 
 __all__ = ["add_forge_commands"]
@@ -72,6 +71,7 @@ def _number(args: argparse.Namespace, event: dict[str, Any]) -> int:
 
 def cmd_canary(args: argparse.Namespace) -> int:
     """``reviewgate canary``: review a pull request and publish comments and status."""
+    from .config import load_config
     from .canary import run_canary
     from .cli import EXIT_FOR, _actions_outputs
     from .progress import progress_printer
@@ -123,6 +123,7 @@ def _cancel_on_sigterm() -> None:
 
 def cmd_gate_status(args: argparse.Namespace) -> int:
     """``reviewgate gate-status``: read the gate for the current head; exit 0 only on merge."""
+    from .config import load_config
     from .canary import read_gate
     from .cli import EXIT_NOT_PASSED
 
@@ -147,6 +148,7 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
 
 def cmd_command(args: argparse.Namespace) -> int:
     """``reviewgate command``: handle an ``issue_comment`` event (``/canary``)."""
+    from .config import load_config
     from .canary import handle_comment
     from .cli import EXIT_FOR
 
