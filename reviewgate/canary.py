@@ -153,7 +153,8 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         config: configuration (profiles, ``gate.context``, ``gate.labels``).
         profile_name: the profile to run; None: the default.
         fired_by: who asked (``ci``, a login, ``operator``); recorded in the round history.
-        force: review even when this head SHA already has a decision.
+        force: review even when this head SHA already has a decision, asking every model
+            again (no ballot is taken from the verdict cache).
 
     Raises:
         ForgeError: the pull request cannot be read (nothing is posted then), or publishing
@@ -185,7 +186,7 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     try:
         change = _change(forge, pr, label or f"{forge.name} #{number}")
         record = review_change(change, config=config, profile_name=profile_name,
-                               prompter=prompter, on_progress=on_progress)
+                               prompter=prompter, on_progress=on_progress, cache_read=not force)
         holder = claim_holder(forge, pr.head_sha, context, login)
         if holder != run_id:
             return _superseded(record, pr.head_sha, holder)

@@ -169,7 +169,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"note: {profile.notice}", file=sys.stderr)
         with progress_printer(profile) as on_progress:
             result = review_change(change, config=config, profile_name=name,
-                                   on_progress=on_progress)
+                                   on_progress=on_progress, cache_read=not args.no_cache)
     _emit(result, args.format, args.out)
     return EXIT_FOR[result.decision.decision]
 
@@ -264,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--config", metavar="PATH", help="reviewgate.toml or pyproject.toml")
     review.add_argument("--out", metavar="FILE", help="write decision.json here")
     review.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    review.add_argument("--no-cache", action="store_true",
+                        help="ask every model again (the verdict cache is refreshed, not read)")
     review.set_defaults(func=cmd_review)
 
     config = sub.add_parser("config", help="inspect the configuration")

@@ -170,7 +170,10 @@ class Config(_Strict):
     ``personas_dir`` / ``templates_dir`` override the shipped personas and templates (paths are
     relative to the file that sets them). ``redact_secrets`` (default on) redacts secret-looking
     strings of the diff, title and description before any model sees them
-    (:mod:`reviewgate.redaction`). ``source`` records where the configuration came from.
+    (:mod:`reviewgate.redaction`). ``cache`` (default on) keeps ballots with a valid verdict in
+    the verdict cache (``cache_dir``, default: :func:`reviewgate.cache.default_cache_dir`), so
+    a re-run on an unchanged diff asks no model. ``source`` records where the configuration
+    came from.
     """
 
     default_profile: str | None = None
@@ -179,6 +182,8 @@ class Config(_Strict):
     templates_dir: Path | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
     redact_secrets: bool = True
+    cache: bool = True
+    cache_dir: Path | None = None
     source: str = "built-in defaults"
 
     def profile(self, name: str | None) -> tuple[str, Profile]:
@@ -215,7 +220,7 @@ def _validate(data: dict, where: str, base: Path) -> Config:
         config = Config.model_validate({**data, "source": where})
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, where)) from None
-    for attr in ("personas_dir", "templates_dir"):
+    for attr in ("personas_dir", "templates_dir", "cache_dir"):
         value = getattr(config, attr)
         if value is not None and not value.is_absolute():
             setattr(config, attr, (base / value).resolve())

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 import time
 from typing import Callable
 
 from . import __version__
+from .cache import VerdictCache, default_cache_dir
 from .changeset import ChangeSet, matches
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
@@ -61,10 +63,11 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
                       changed_files=changed_files, groups=grouping.groups,
                       consolidated_by=grouping.by, unreviewed=unreviewed)
-    usage = Usage(tokens_in=sum(b.tokens_in for b in ballots) + grouping.tokens_in,
-                  tokens_out=sum(b.tokens_out for b in ballots) + grouping.tokens_out,
-                  cost_usd=round(sum(b.cost_usd for b in ballots) + grouping.cost_usd, 6),
-                  wall_s=round(wall_s, 3))
+    paid = [b for b in ballots if not b.cached]
+    usage = Usage(tokens_in=sum(b.tokens_in for b in paid) + grouping.tokens_in,
+                  tokens_out=sum(b.tokens_out for b in paid) + grouping.tokens_out,
+                  cost_usd=round(sum(b.cost_usd for b in paid) + grouping.cost_usd, 6),
+                  wall_s=round(wall_s, 3), cached_ballots=len(ballots) - len(paid))
     return Record(
         tool=f"reviewgate {__version__}", created_at=_now(), replayed_from=replayed_from,
         input=input_record or InputRecord.of(
@@ -80,7 +83,7 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                   prompter: Prompter | None = None,
                   providers: dict[str, Provider] | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
-                  norms: str = "") -> Record:
+                  norms: str = "", cache_read: bool = True) -> Record:
     """Review ``change`` with a profile of ``config`` and return the full record.
 
     Args:
@@ -91,6 +94,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
         providers: seat name -> provider instead of building them (tests).
         on_progress: receives ballot progress events.
         norms: repository review norms to show reviewers.
+        cache_read: take ballots from the verdict cache (``config.cache``); False (``--force``,
+            ``--no-cache``) asks every model again and refreshes the cache.
 
     Raises:
         InputError: the diff is empty (nothing to review; no model is called).
@@ -111,19 +116,36 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                          exclude=profile.policy.size_exclude, norms=norms)
     started = time.monotonic()
 
+    cache = _open_cache(config)
+
     async def run() -> tuple[list, SeatGrouping]:
         ballots = await run_review(profile, pack, prompter, providers=providers,
-                                   on_progress=on_progress)
+                                   on_progress=on_progress, cache=cache, cache_read=cache_read)
         seat = profile.policy.consolidate.removeprefix("seat:")
         grouping = await consolidate_with_seat(raised_findings(ballots), profile, prompter,
                                                provider=(providers or {}).get(seat))
         return ballots, grouping
 
-    ballots, grouping = asyncio.run(run())
+    try:
+        ballots, grouping = asyncio.run(run())
+    finally:
+        if cache is not None:
+            cache.close()
     record = _record(change, config, name, profile, pack, ballots, time.monotonic() - started,
                      grouping=grouping)
     record.input.redacted = redacted
     return record
+
+
+def _open_cache(config: Config) -> VerdictCache | None:
+    """The verdict cache, or None when switched off or not openable (then nothing is cached;
+    a review never fails for want of a cache)."""
+    if not config.cache:
+        return None
+    try:
+        return VerdictCache(config.cache_dir or default_cache_dir())
+    except (OSError, sqlite3.Error):
+        return None
 
 
 def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:

@@ -70,12 +70,14 @@ class ConfigRecord(BaseModel):
 
 
 class Usage(BaseModel):
-    """Totals over all ballots: tokens, USD, and the run's wall time in seconds."""
+    """Totals paid by this run: tokens, USD, the run's wall time in seconds; ``cached_ballots``
+    came from the verdict cache and cost nothing this time."""
 
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
     wall_s: float = 0.0
+    cached_ballots: int = 0
 
 
 class Record(BaseModel):

@@ -21,6 +21,7 @@ from typing import Callable
 from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt,
                       wait_exponential_jitter)
 
+from .cache import VerdictCache, ballot_key
 from .config import Profile, SeatConfig
 from .context import ContextPack
 from .errors import ProviderError, ProviderHTTPError, ProviderTimeout, redact
@@ -144,7 +145,9 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
 
 async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                      providers: dict[str, Provider] | None = None,
-                     on_progress: Callable[[Progress], None] | None = None) -> list[Ballot]:
+                     on_progress: Callable[[Progress], None] | None = None,
+                     cache: VerdictCache | None = None,
+                     cache_read: bool = True) -> list[Ballot]:
     """Run every (seat, hat) ballot of ``profile`` concurrently.
 
     Args:
@@ -153,6 +156,8 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
         prompter: renders the prompts.
         providers: seat name -> provider to use instead of building one (tests, replay).
         on_progress: called with a :class:`Progress` when a ballot starts and ends.
+        cache: the verdict cache: a ballot found there (``cache_read``) is not asked again,
+            and every new ballot with a valid verdict is stored.
 
     Returns:
         the ballots in seat-then-hat order (len = seats x hats). A seat whose provider cannot be
@@ -161,18 +166,31 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
     Raises:
         UserError: a setup mistake no ballot can survive (e.g. the local extra is missing).
     """
+    keys: dict[tuple[str, str], str] = {}
+    hits: dict[tuple[str, str], Ballot] = {}
+    if cache is not None:
+        for seat in profile.seats:
+            for hat in profile.hats:
+                key = ballot_key(seat, hat, prompter.review_messages(pack, hat), prompter.nonce)
+                keys[(seat.name, hat)] = key
+                hit = cache.get(key) if cache_read else None
+                if hit is not None:
+                    hits[(seat.name, hat)] = hit.model_copy(
+                        update={"cached": True, "seat": seat.name, "hat": hat})
     built: dict[str, Provider] = dict(providers or {})
     failed: dict[str, str] = {}
     for seat in profile.seats:
-        if seat.name in built:
-            continue
+        if seat.name in built or all((seat.name, hat) in hits for hat in profile.hats):
+            continue  # a seat whose every ballot is cached needs no client
         try:
             built[seat.name] = make_provider(seat)
         except ProviderError as exc:
             failed[seat.name] = str(exc)
 
     async def one(seat: SeatConfig, hat: str) -> Ballot:
-        if seat.name in failed:
+        if (seat.name, hat) in hits:
+            ballot = hits[(seat.name, hat)]
+        elif seat.name in failed:
             ballot = _Ballot(seat, hat, seat.provider).finish(time.monotonic(),
                                                               error=failed[seat.name])
         else:
@@ -181,6 +199,8 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                     on_progress(Progress(seat.name, hat, "running"))
 
             ballot = await _run_ballot(built[seat.name], seat, hat, pack, prompter, started)
+            if cache is not None:
+                cache.put(keys[(seat.name, hat)], ballot)
         if on_progress:
             on_progress(Progress(seat.name, hat, "done", ballot))
         return ballot

@@ -95,7 +95,8 @@ class Ballot(BaseModel):
     ``raw`` keeps the last raw model text (empty when no answer arrived) and ``answers`` every
     answer in order (the first and the re-ask's), which is what a replay feeds back. Token
     counts are as the provider reported them (summed over the re-ask); ``latency_s`` is wall
-    time in seconds; ``cost_usd`` is computed from the seat's configured prices.
+    time in seconds; ``cost_usd`` is computed from the seat's configured prices. ``cached``:
+    the ballot came from the verdict cache (its tokens and cost were paid by an earlier run).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -114,6 +115,7 @@ class Ballot(BaseModel):
     latency_s: float = 0.0
     attempts: int = 0
     cost_usd: float = 0.0
+    cached: bool = False
 
     @property
     def abstained(self) -> bool:

@@ -35,6 +35,12 @@ def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _own_verdict_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Each test has an empty verdict cache of its own (never the developer's)."""
+    monkeypatch.setenv("REVIEWGATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def ssl_diff() -> str:
     """The real diff of psf/requests#6667 (1 file, +28/-18)."""
