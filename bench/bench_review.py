@@ -83,7 +83,26 @@ def main() -> None:
         table.add_row("context pack (6k tokens)", name, f"{ms:.2f}", str(kib))
         ms, kib = timed(lambda cs=cs: scripted_review(cs), args.repeat)
         table.add_row("6 ballots + decision (scripted)", name, f"{ms:.2f}", str(kib))
-    console.print(table)
+    big = Table(title="context packing of huge diffs (8,192-token window)")
+    for col in ("diff", "parse ms", "pack ms", "peak MiB", "files listed", "files omitted"):
+        big.add_column(col)
+    for files, lines in ((100, 500), (5000, 100)):
+        text = "".join(
+            f"diff --git a/src/m{i}.py b/src/m{i}.py\n--- a/src/m{i}.py\n+++ b/src/m{i}.py\n"
+            f"@@ -0,0 +1,{lines} @@\n" + "".join(f"+value_{i}_{k} = {k}\n" for k in range(lines))
+            for i in range(files))
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        parsed = parse_unified_diff(text)
+        t1 = time.perf_counter()
+        pack = build_context(ChangeSet(diff=text, files=parsed), budget_tokens=6000, exclude=[])
+        t2 = time.perf_counter()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        big.add_row(f"{files * lines:,} lines, {files:,} files", f"{(t1 - t0) * 1000:.0f}",
+                    f"{(t2 - t1) * 1000:.0f}", f"{peak / 2**20:.0f}", str(len(pack.files)),
+                    str(len(pack.omitted)))
+    console.print(big)
 
     if args.local:
         profile = builtin_local_profile()

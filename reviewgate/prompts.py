@@ -58,7 +58,7 @@ class Prompter:
         self.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2)
         self.persona_dirs = [p for p in (personas_dir, shipped_dir("personas")) if p]
         self.nonce = nonce or secrets.token_hex(8)
-        self._system: str | None = None
+        self._system: dict[bool, str] = {}
 
     def persona(self, hat: str) -> str:
         """The persona text for ``hat`` (``<hat>.md``), override first."""
@@ -93,13 +93,16 @@ class Prompter:
             self.nonce = secrets.token_hex(8)
             marker = f"UNTRUSTED-{self.nonce}"
 
-    def review_messages(self, pack: ContextPack, hat: str) -> list[Message]:
-        """The chat messages for one ballot: ``[system, user]``, the hat-specific part last."""
+    def review_messages(self, pack: ContextPack, hat: str, *,
+                        schema_in_prompt: bool = True) -> list[Message]:
+        """The chat messages for one ballot: ``[system, user]``, the hat-specific part last.
+        ``schema_in_prompt=False`` leaves the JSON schema text out of the system message (for
+        endpoints that enforce the schema as a grammar)."""
         self._fence_safe(pack)
-        if self._system is None:
-            self._system = self.render("system.j2",
-                                       schema=json.dumps(verdict_schema("strict"), indent=1))
-        system = self._system
+        if schema_in_prompt not in self._system:
+            schema = json.dumps(verdict_schema("strict"), indent=1) if schema_in_prompt else ""
+            self._system[schema_in_prompt] = self.render("system.j2", schema=schema)
+        system = self._system[schema_in_prompt]
         user = self.render("review.j2", pack=pack, nonce=self.nonce, hat=hat,
                            persona=self.persona(hat))
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -119,7 +119,8 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
         deadline = started + seat.timeout_s
         try:
             async with asyncio.timeout(seat.timeout_s):
-                messages = prompter.review_messages(pack, hat)
+                messages = prompter.review_messages(
+                    pack, hat, schema_in_prompt=getattr(provider, "schema_in_prompt", True))
                 completion = await _call(provider, state, messages, deadline)
                 if reason := _unusable(completion, seat):
                     return state.finish(started, error=reason)
@@ -179,18 +180,24 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                         update={"cached": True, "seat": seat.name, "hat": hat})
     built: dict[str, Provider] = dict(providers or {})
     failed: dict[str, str] = {}
-    for seat in profile.seats:
-        if seat.name in built or all((seat.name, hat) in hits for hat in profile.hats):
-            continue  # a seat whose every ballot is cached needs no client
-        try:
-            built[seat.name] = make_provider(seat)
-        except ProviderError as exc:
-            failed[seat.name] = str(exc)
+    locks = {seat.name: asyncio.Lock() for seat in profile.seats}
+
+    async def client(seat: SeatConfig) -> Provider | None:
+        """The seat's client, built on first use in a worker thread: a seat whose SDK is still
+        importing does not hold back the ballots of seats that are ready."""
+        async with locks[seat.name]:
+            if seat.name not in built and seat.name not in failed:
+                try:
+                    built[seat.name] = await asyncio.to_thread(make_provider, seat)
+                except ProviderError as exc:
+                    failed[seat.name] = str(exc)
+        return built.get(seat.name)
 
     async def one(seat: SeatConfig, hat: str) -> Ballot:
+        provider = None if (seat.name, hat) in hits else await client(seat)
         if (seat.name, hat) in hits:
             ballot = hits[(seat.name, hat)]
-        elif seat.name in failed:
+        elif provider is None:
             ballot = _Ballot(seat, hat, seat.provider).finish(time.monotonic(),
                                                               error=failed[seat.name])
         else:
@@ -198,7 +205,7 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                 if on_progress:
                     on_progress(Progress(seat.name, hat, "running"))
 
-            ballot = await _run_ballot(built[seat.name], seat, hat, pack, prompter, started)
+            ballot = await _run_ballot(provider, seat, hat, pack, prompter, started)
             if cache is not None:
                 cache.put(keys[(seat.name, hat)], ballot)
         if on_progress:
