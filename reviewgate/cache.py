@@ -20,6 +20,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random
+
 from .config import SeatConfig
 from .verdict import Ballot
 
@@ -57,10 +59,16 @@ class VerdictCache:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "verdicts.sqlite3"
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS ballots (key TEXT PRIMARY KEY, "
-                         "ballot TEXT NOT NULL, stored_at REAL NOT NULL)")
-        self._db.commit()
+        # Switching to WAL takes an exclusive lock that SQLite's busy timeout does not wait
+        # for: two processes opening a new file at once retry it briefly.
+        for attempt in Retrying(retry=retry_if_exception_type(sqlite3.OperationalError),
+                                stop=stop_after_delay(10), wait=wait_random(0.01, 0.1),
+                                reraise=True):
+            with attempt:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS ballots (key TEXT PRIMARY KEY, "
+                                 "ballot TEXT NOT NULL, stored_at REAL NOT NULL)")
+                self._db.commit()
 
     def get(self, key: str) -> Ballot | None:
         """The stored ballot, or None (also when the row cannot be read any more)."""

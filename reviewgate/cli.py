@@ -165,6 +165,13 @@ def cmd_review(args: argparse.Namespace) -> int:
         elif args.body is not None:
             change.body = args.body
         name, profile = config.profile(args.profile)
+        if args.estimate:
+            from .gate import estimate_review
+            from .prompts import Prompter
+
+            rows = estimate_review(change, config=config, profile_name=name)
+            sys.stdout.write(Prompter().render("estimate.md.j2", rows=rows, profile=name))
+            return 0
         if profile.notice:
             print(f"note: {profile.notice}", file=sys.stderr)
         with progress_printer(profile) as on_progress:
@@ -264,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--config", metavar="PATH", help="reviewgate.toml or pyproject.toml")
     review.add_argument("--out", metavar="FILE", help="write decision.json here")
     review.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    review.add_argument("--estimate", action="store_true",
+                        help="print the tokens and cost the review would take; call no model")
     review.add_argument("--no-cache", action="store_true",
                         help="ask every model again (the verdict cache is refreshed, not read)")
     review.set_defaults(func=cmd_review)

@@ -11,10 +11,11 @@ import asyncio
 import datetime as dt
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
-from .cache import VerdictCache, default_cache_dir
+from .cache import VerdictCache, ballot_key, default_cache_dir
 from .changeset import ChangeSet, matches
 from .config import Config, Profile
 from .context import ContextPack, build_context, estimate_tokens
@@ -28,7 +29,8 @@ from .providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, Record, Usage
 from .review import Progress, run_review
 
-__all__ = ["diff_budget", "redact_change", "replay_record", "review_change"]
+__all__ = ["Estimate", "diff_budget", "estimate_review", "redact_change", "replay_record",
+           "review_change"]
 
 #: Share of the computed diff budget actually used, against tokenizer estimate error.
 BUDGET_SAFETY = 0.85
@@ -135,6 +137,60 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                      grouping=grouping)
     record.input.redacted = redacted
     return record
+
+
+@dataclass
+class Estimate:
+    """What one ballot would cost: estimated prompt tokens, the output allowance (tokens),
+    the most it could cost in USD, and whether the verdict cache already holds it."""
+
+    seat: str
+    hat: str
+    tokens_in: int
+    max_tokens_out: int
+    max_cost_usd: float
+    cached: bool
+
+
+def estimate_review(change: ChangeSet, *, config: Config,
+                    profile_name: str | None = None) -> list[Estimate]:
+    """The tokens and cost a review of ``change`` would take, calling no model.
+
+    Prompt tokens are estimated at :data:`~reviewgate.context.CHARS_PER_TOKEN` characters per
+    token; output is the seat's ``max_output_tokens`` (an upper bound); a ballot the verdict
+    cache holds costs nothing.
+
+    Raises:
+        InputError: the diff is empty; ConfigError: unknown profile, persona or template.
+    """
+    name, profile = config.profile(profile_name)
+    if not change.files and not change.diff.strip():
+        raise InputError("nothing to review: the diff is empty")
+    prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
+    if config.redact_secrets:
+        change, _ = redact_change(change)
+    pack = build_context(change, budget_tokens=diff_budget(profile, change, prompter),
+                         exclude=profile.policy.size_exclude)
+    cache = _open_cache(config)
+    rows = []
+    try:
+        for seat in profile.seats:
+            for hat in profile.hats:
+                messages = prompter.review_messages(pack, hat,
+                                                    schema_in_prompt=seat.provider != "local")
+                cached = cache is not None and cache.get(ballot_key(
+                    seat, hat, prompter.review_messages(pack, hat), prompter.nonce)) is not None
+                tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
+                cost = (tokens_in * seat.price_in_per_mtok
+                        + seat.max_output_tokens * seat.price_out_per_mtok) / 1e6
+                rows.append(Estimate(seat=seat.name, hat=hat, tokens_in=0 if cached else tokens_in,
+                                     max_tokens_out=0 if cached else seat.max_output_tokens,
+                                     max_cost_usd=0.0 if cached else round(cost, 6),
+                                     cached=cached))
+    finally:
+        if cache is not None:
+            cache.close()
+    return rows
 
 
 def _open_cache(config: Config) -> VerdictCache | None:

@@ -95,3 +95,27 @@ def test_two_processes_share_the_cache(tmp_path):
     cache = VerdictCache(tmp_path)
     assert all(cache.get(f"{n}-{i}") is not None for n in ("one", "two") for i in range(150))
     cache.close()
+
+
+def test_estimate_prints_tokens_and_cost_without_calling_a_model(tmp_path, loopback, capsys):
+    """--estimate: one row per ballot with prompt tokens, the output cap and the USD bound; no
+    request reaches a model; ballots already in the cache cost 0."""
+    from test_cli import write_config
+    from reviewgate.cli import main
+    config = write_config(tmp_path, loopback.url)
+    diff = str(Path(__file__).parent / "data" / "requests-6667-ssl-context" / "diff.patch")
+    assert main(["review", "--diff", diff, "--title", "t", "--config", config,
+                 "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert model_calls(loopback) == 0
+    rows = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(rows) == 6
+    tokens = int(rows[0].split("|")[2])
+    assert 500 < tokens < 5000
+    # price 3 USD in / 15 USD out per million tokens, output cap 2,048 tokens
+    assert f"{(tokens * 3 + 2048 * 15) / 1e6:.4f}" in rows[0]
+    review(tmp_path, loopback, {})  # the same title and diff, now reviewed and cached
+    capsys.readouterr()
+    assert main(["review", "--diff", diff, "--title", "t", "--config", config,
+                 "--estimate"]) == 0
+    assert capsys.readouterr().out.count("0 (in the verdict cache)") == 6
