@@ -64,7 +64,18 @@ def change_from_git(spec: str) -> ChangeSet:
     else:
         raise InputError(f"--git expects BASE..HEAD, got {spec!r}")
     head = head or "HEAD"
-    base_sha = _git("rev-parse", "--verify", f"{base}^{{commit}}").strip()
+    try:
+        base_sha = _git("rev-parse", "--verify", f"{base}^{{commit}}").strip()
+    except InputError:
+        try:
+            single = _git("rev-list", "--count", head).strip() == "1"
+        except InputError:
+            single = False
+        if single:
+            raise InputError(f"the repository has a single commit, so {base} does not exist; "
+                             "review that commit with: git show --format= HEAD | reviewgate "
+                             "review --diff -") from None
+        raise
     head_sha = _git("rev-parse", "--verify", f"{head}^{{commit}}").strip()
     diff = _git("diff", "--no-color", "--no-ext-diff", base_sha, head_sha)
     title = _git("log", "-1", "--format=%s", head_sha).strip()
@@ -187,8 +198,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     config = _load(args)
     name, profile = config.profile(args.profile)
-    missing = print_config(config, name, profile)
-    return EXIT_USAGE if missing else 0
+    problems = print_config(config, name, profile)
+    return EXIT_USAGE if problems else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -258,7 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reviewgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    review = sub.add_parser("review", help="review a diff or git range and decide")
+    review = sub.add_parser(
+        "review", help="review a diff or git range and decide",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  reviewgate review --diff change.patch --title 'Fix retries' --out decision.json\n"
+               "  reviewgate review --git main...HEAD --profile canary\n"
+               "  git show --format= HEAD | reviewgate review --diff - --estimate")
     src = review.add_argument_group("input (default: --git HEAD~1..HEAD)")
     src.add_argument("--diff", metavar="FILE", help="a unified diff file; - reads stdin")
     src.add_argument("--git", metavar="BASE..HEAD", help="a range of the local repository")
@@ -279,7 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="inspect the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="effective configuration and credentials")
+    check = config_sub.add_parser(
+        "check", help="effective configuration and credentials",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  reviewgate config check\n"
+               "  reviewgate config check --config .forgejo/reviewgate.toml --profile canary")
     check.add_argument("--config", metavar="PATH")
     check.add_argument("--profile")
     check.set_defaults(func=cmd_config_check)

@@ -10,6 +10,7 @@ million tokens. Imports: stdlib and pydantic only.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -44,6 +45,15 @@ DEFAULT_KEY_ENV: dict[str, str | None] = {
 }
 
 
+#: Where a provider's requests go when a seat sets no ``base_url`` (the SDKs' defaults).
+DEFAULT_ENDPOINT: dict[str, str] = {
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com/v1",
+    "openai-compatible": "(base_url not set)",
+    "ollama": "http://127.0.0.1:11434",
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,9 +83,25 @@ class SeatConfig(_Strict):
     price_out_per_mtok: float = Field(default=0.0, ge=0)
 
     @property
+    def cloud(self) -> bool:
+        """True for an Ollama Cloud seat (a ``:cloud`` model or an ``ollama.com`` base URL)."""
+        return self.provider == "ollama" and (self.model.endswith(":cloud")
+                                              or "ollama.com" in (self.base_url or ""))
+
+    @property
     def key_env(self) -> str | None:
-        """The env var this seat reads its key from, or None when it needs none."""
-        return self.api_key_env or DEFAULT_KEY_ENV[self.provider]
+        """The env var this seat reads its key from, or None when it needs none (Ollama Cloud
+        needs ``OLLAMA_API_KEY``)."""
+        if self.api_key_env:
+            return self.api_key_env
+        if self.cloud:
+            return "OLLAMA_API_KEY"
+        return DEFAULT_KEY_ENV[self.provider]
+
+    @property
+    def endpoint(self) -> str:
+        """The URL the seat's requests go to (its ``base_url`` or the provider's default)."""
+        return self.base_url or DEFAULT_ENDPOINT.get(self.provider, "(in-process)")
 
 
 class Policy(_Strict):
@@ -207,11 +233,21 @@ class Config(_Strict):
         return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
 
 
+def _known_keys() -> set[str]:
+    return {name for model in (Config, Profile, SeatConfig, Policy, GateConfig)
+            for name in model.model_fields if name != "source"}
+
+
 def _format_errors(exc: ValidationError, where: str) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            near = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(), n=1,
+                                             cutoff=0.6)
+            msg = f"unknown key{f' (did you mean {near[0]!r}?)' if near else ''}"
+        lines.append(f"  {loc}: {msg}")
     return f"invalid configuration in {where}:\n" + "\n".join(lines)
 
 

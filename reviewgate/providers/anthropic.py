@@ -58,7 +58,8 @@ class AnthropicProvider(RemoteProvider):
         except anthropic.APITimeoutError:
             raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
         except anthropic.APIConnectionError as exc:
-            raise ProviderConnectionError(f"cannot connect: {exc}") from None
+            raise ProviderConnectionError(
+                f"cannot connect to {self.seat.endpoint}: {exc}") from None
         except anthropic.APIStatusError as exc:
             raise ProviderHTTPError(exc.status_code, exc.response.text,
                                     parse_retry_after(exc.response.headers)) from None

@@ -22,7 +22,6 @@ from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["OllamaProvider"]
 
-_CLOUD_KEY_ENV = "OLLAMA_API_KEY"
 
 
 class OllamaProvider(RemoteProvider):
@@ -41,10 +40,7 @@ class OllamaProvider(RemoteProvider):
 
     def __init__(self, seat: SeatConfig, client: ollama.AsyncClient | None = None):
         self.seat = seat
-        cloud = seat.model.endswith(":cloud") or "ollama.com" in (seat.base_url or "")
-        if cloud and seat.api_key_env is None:
-            seat = seat.model_copy(update={"api_key_env": _CLOUD_KEY_ENV})
-        key = resolve_key(seat, required=cloud or seat.api_key_env is not None)
+        key = resolve_key(seat, required=seat.cloud or seat.api_key_env is not None)
         headers = {"Authorization": f"Bearer {key}"} if key else None
         self.client = client or ollama.AsyncClient(
             host=seat.base_url or "http://127.0.0.1:11434", timeout=seat.timeout_s,
@@ -67,7 +63,8 @@ class OllamaProvider(RemoteProvider):
         except httpx.TimeoutException:
             raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
         except (ConnectionError, httpx.TransportError) as exc:
-            raise ProviderConnectionError(f"cannot connect: {exc}") from None
+            raise ProviderConnectionError(
+                f"cannot connect to {self.seat.endpoint}: {exc}") from None
         text = response.message.content or "" if response.message else ""
         finish = "length" if response.done_reason == "length" else "stop"
         return Completion(text=text, finish=finish, tokens_in=response.prompt_eval_count or 0,

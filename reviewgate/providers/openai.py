@@ -75,7 +75,8 @@ class OpenAIProvider(RemoteProvider):
         except openai.APITimeoutError:
             raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
         except openai.APIConnectionError as exc:
-            raise ProviderConnectionError(f"cannot connect: {exc}") from None
+            raise ProviderConnectionError(
+                f"cannot connect to {self.seat.endpoint}: {exc}") from None
         except openai.APIStatusError as exc:
             raise ProviderHTTPError(exc.status_code, exc.response.text,
                                     parse_retry_after(exc.response.headers)) from None
