@@ -4,7 +4,7 @@ Three seats (models) review each pull request in two hats (tech, product); six b
 decision (merge, defer, split or error), comments on the pull request and a commit status.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The public names are imported on first use (PEP 562), so `reviewgate --version` and the CLI's
 # start-up do not pay for pydantic, the SDKs or the templates.

@@ -262,6 +262,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 10 if any(x.flipped for x in shadows) else 0
 
 
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    """``reviewgate config schema``: the JSON Schema of ``reviewgate.toml`` (from the models)."""
+    import json
+
+    from .config import Config
+
+    schema = Config.model_json_schema()
+    schema.get("properties", {}).pop("source", None)
+    schema["title"] = "reviewgate.toml"
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """``reviewgate init``: write a commented ``reviewgate.toml`` and the workflow; never
+    overwrite a file."""
+    from .prompts import Prompter
+
+    root = Path(args.dir)
+    folder = ".github" if args.forge == "github" else ".forgejo"
+    targets = {root / "reviewgate.toml": "init/reviewgate.toml.j2",
+               root / folder / "workflows" / "reviewgate.yml": "init/workflow.yml.j2"}
+    existing = [str(p) for p in targets if p.exists()]
+    if existing:
+        raise UserError(f"not overwriting {', '.join(existing)}: remove it or run "
+                        "`reviewgate config check` on it")
+    prompter = Prompter()
+    for path, template in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(prompter.render(
+            template, forge=args.forge, version=__version__,
+            runner="ubuntu-latest" if args.forge == "github" else "docker",
+            token_secret="GITHUB_TOKEN" if args.forge == "github" else "REVIEWGATE_BOT_TOKEN"),
+            encoding="utf-8")
+        print(f"wrote {path}")
+    print("next: set the model keys as secrets, then run `reviewgate config check`")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -304,6 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="PATH")
     check.add_argument("--profile")
     check.set_defaults(func=cmd_config_check)
+    schema = config_sub.add_parser("schema", help="the JSON Schema of reviewgate.toml")
+    schema.set_defaults(func=cmd_config_schema)
+
+    init = sub.add_parser(
+        "init", help="write a commented reviewgate.toml and the workflow",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  reviewgate init\n  reviewgate init --forge github --dir path/to/repo")
+    init.add_argument("--forge", choices=["forgejo", "gitea", "github"], default="forgejo")
+    init.add_argument("--dir", default=".", help="the repository root (default: here)")
+    init.set_defaults(func=cmd_init)
 
     ev = sub.add_parser(
         "eval", help="measure consolidation and review quality on a dataset",

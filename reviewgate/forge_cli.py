@@ -102,6 +102,10 @@ def cmd_canary(args: argparse.Namespace) -> int:
             print("STALE=the head moved during the review; the new head was not reviewed")
         if result.record is not None:
             _actions_outputs(result.record)
+            outputs = os.environ.get("GITHUB_OUTPUT")
+            if outputs:
+                with open(outputs, "a", encoding="utf-8") as fh:
+                    fh.write(f"url={result.target_url}\n")
             if args.out:
                 Path(args.out).write_text(result.record.dump(), encoding="utf-8")
     for warning in result.warnings:

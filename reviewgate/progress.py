@@ -90,7 +90,7 @@ def profile_problems(profile: Profile) -> list[str]:
             absent = [m for m in needed if importlib.util.find_spec(m) is None]
             if absent:
                 problems.append(f"seat {seat.name}: {', '.join(absent)} not installed: "
-                                "pip install 'reviewgate[local]'")
+                                "pip install 'reviewgate-ensemble[local]'")
         if seat.provider == "openai-compatible" and not seat.base_url:
             problems.append(f"seat {seat.name}: openai-compatible needs base_url")
     seats = len(profile.seats)

@@ -39,7 +39,7 @@ def test_local_seat_without_the_extra_is_a_problem(tmp_path, capsys, monkeypatch
                                   'model = "gemma3-270m-q4_k_m"\n' for i in range(3)))
     assert main(["config", "check", "--config", cfg]) == 2
     out = capsys.readouterr().out
-    assert "llama_cpp not installed: pip install 'reviewgate[local]'" in out
+    assert "llama_cpp not installed: pip install 'reviewgate-ensemble[local]'" in out
     assert "ready" not in out
 
 

