@@ -262,6 +262,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 10 if any(x.flipped for x in shadows) else 0
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    """``reviewgate completion SHELL``: a shell completion script (shtab, from this parser)."""
+    import shtab
+
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell) + "\n")
+    return 0
+
+
 def cmd_config_schema(args: argparse.Namespace) -> int:
     """``reviewgate config schema``: the JSON Schema of ``reviewgate.toml`` (from the models)."""
     import json
@@ -353,6 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--forge", choices=["forgejo", "gitea", "github"], default="forgejo")
     init.add_argument("--dir", default=".", help="the repository root (default: here)")
     init.set_defaults(func=cmd_init)
+
+    completion = sub.add_parser(
+        "completion", help="print a shell completion script",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  reviewgate completion bash > ~/.local/share/bash-completion/"
+               "completions/reviewgate\n  reviewgate completion zsh > ~/.zfunc/_reviewgate")
+    completion.add_argument("shell", choices=["bash", "zsh", "tcsh"])
+    completion.set_defaults(func=cmd_completion)
 
     ev = sub.add_parser(
         "eval", help="measure consolidation and review quality on a dataset",

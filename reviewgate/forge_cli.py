@@ -147,7 +147,34 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
     finally:
         forge.close()
     print(f"GATE={reading.gate}\nSHA={reading.sha}\nURL={reading.url}")
+    if reading.override:
+        print(f"OVERRIDE={reading.description}")
     return 0 if reading.passed else EXIT_NOT_PASSED
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    """``reviewgate override``: an operator's audited override of the gate on the current head
+    (the token's user must have write access)."""
+    from .canary import WRITE_PERMISSIONS, override_gate
+    from .config import load_config
+
+    if not args.reason or not args.reason.strip():
+        raise UserError("--reason is required: say why the gate is overridden")
+    config = load_config(args.config)
+    number = _number(args, _event(args.event))
+    forge, _ = _forge(args, config.gate.bot_login)
+    try:
+        by = os.environ.get("GITHUB_ACTOR") or forge.whoami()
+        permission = forge.permission(by)
+        if permission not in WRITE_PERMISSIONS:
+            raise UserError(f"{by} has {permission} access: an override needs write access")
+        result = override_gate(forge, number=number, config=config, by=by,
+                               reason=args.reason)
+    finally:
+        forge.close()
+    print(f"GATE=merge\nSTATE=success\nSHA={result.head_sha}\nURL={result.target_url}\n"
+          f"OVERRIDE={result.description}")
+    return 0
 
 
 def cmd_command(args: argparse.Namespace) -> int:
@@ -166,7 +193,7 @@ def cmd_command(args: argparse.Namespace) -> int:
         outcome = handle_comment(forge, event, config=config, profile_name=args.profile)
     finally:
         forge.close()
-    if outcome.action != "fired" or outcome.result is None:
+    if outcome.action not in ("fired", "overridden") or outcome.result is None:
         print(f"{outcome.action}: {outcome.reason}")
         return 0
     result = outcome.result
@@ -227,3 +254,12 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     _common(command)
     command.add_argument("--profile")
     command.set_defaults(func=cmd_command)
+
+    override = sub.add_parser(
+        "override", help="audited override: success on the current head, with who and why",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("examples:\n"
+                "  reviewgate override --pr 42 --reason 'providers down; reviewed by hand'"))
+    _common(override)
+    override.add_argument("--reason", required=True, help="why (recorded and shown)")
+    override.set_defaults(func=cmd_override)

@@ -102,3 +102,18 @@ def test_schema_rejects_a_typo():
     schema = Config.model_json_schema()
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"default_profil": "x"}, schema)
+
+
+def test_bash_completion_knows_the_commands(tmp_path, capsys):
+    """`reviewgate completion bash` prints a script that bash accepts and that completes the
+    subcommands."""
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    for word in ("review", "canary", "gate-status", "eval", "replay", "override", "init"):
+        assert word in script
+    path = tmp_path / "reviewgate.bash"
+    path.write_text(script)
+    probe = (f"source {path}; COMP_WORDS=(reviewgate ca); COMP_CWORD=1; "
+             "_shtab_reviewgate; echo \"${COMPREPLY[@]}\"")
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True)
+    assert "canary" in out.stdout.split(), out.stderr
