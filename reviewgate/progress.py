@@ -32,7 +32,8 @@ def _cell(event: Progress | None) -> str:
         return "[cyan]running…[/]"
     b = event.ballot
     conf = f" {b.verdict.confidence:.2f}" if b.verdict else ""
-    return f"{_BADGE[b.vote]}{conf} [dim]{b.latency_s:.1f} s[/]"
+    took = "cache" if b.cached else f"{b.latency_s:.1f} s"
+    return f"{_BADGE[b.vote]}{conf} [dim]{took}[/]"
 
 
 def _table(profile: Profile, state: dict[tuple[str, str], Progress]) -> Table:
@@ -68,8 +69,9 @@ def progress_printer(profile: Profile) -> Iterator[Callable[[Progress], None]]:
         state[(event.seat, event.hat)] = event
         b = event.ballot
         detail = f"confidence {b.verdict.confidence:.2f}" if b.verdict else (b.error or "")
-        print(f"[{len(state)}/{total}] {b.hat}-{b.seat}: {b.vote} ({detail}) "
-              f"{b.latency_s:.1f} s", file=sys.stderr, flush=True)
+        took = "from the verdict cache" if b.cached else f"{b.latency_s:.1f} s"
+        print(f"[{len(state)}/{total}] {b.hat}-{b.seat}: {b.vote} ({detail}) {took}",
+              file=sys.stderr, flush=True)
     yield line
 
 

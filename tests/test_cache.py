@@ -34,7 +34,9 @@ def test_rerun_on_unchanged_diff_costs_nothing(tmp_path, loopback, capsys):
     assert second["usage"]["cached_ballots"] == 6
     assert all(b["cached"] for b in second["ballots"])
     assert second["decision"]["reasons"] == first["decision"]["reasons"]
-    assert "6 of 6 ballots came from the verdict cache" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "6 of 6 ballots came from the verdict cache" in out.out
+    assert out.err.count("from the verdict cache") == 6
 
 
 def test_no_cache_asks_again_and_a_changed_diff_misses(tmp_path, loopback):
