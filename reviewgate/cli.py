@@ -309,6 +309,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_command(sub: argparse._SubParsersAction, name: str, help_: str,
+                *examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``examples`` (one command line each)."""
+    return sub.add_parser(name, help=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -316,13 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reviewgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    review = sub.add_parser(
-        "review", help="review a diff or git range and decide",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-               "  reviewgate review --diff change.patch --title 'Fix retries' --out decision.json\n"
-               "  reviewgate review --git main...HEAD --profile canary\n"
-               "  git show --format= HEAD | reviewgate review --diff - --estimate")
+    review = add_command(
+        sub, "review", "review a diff or git range and decide",
+        "reviewgate review --diff change.patch --title 'Fix retries' --out decision.json",
+        "reviewgate review --git main...HEAD --profile canary",
+        "git show --format= HEAD | reviewgate review --diff - --estimate")
     src = review.add_argument_group("input (default: --git HEAD~1..HEAD)")
     src.add_argument("--diff", metavar="FILE", help="a unified diff file; - reads stdin")
     src.add_argument("--git", metavar="BASE..HEAD", help="a range of the local repository")
@@ -343,40 +348,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="inspect the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser(
-        "check", help="effective configuration and credentials",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  reviewgate config check\n"
-               "  reviewgate config check --config .forgejo/reviewgate.toml --profile canary")
+    check = add_command(
+        config_sub, "check", "effective configuration and credentials",
+        "reviewgate config check",
+        "reviewgate config check --config .forgejo/reviewgate.toml --profile canary")
     check.add_argument("--config", metavar="PATH")
     check.add_argument("--profile")
     check.set_defaults(func=cmd_config_check)
     schema = config_sub.add_parser("schema", help="the JSON Schema of reviewgate.toml")
     schema.set_defaults(func=cmd_config_schema)
 
-    init = sub.add_parser(
-        "init", help="write a commented reviewgate.toml and the workflow",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  reviewgate init\n  reviewgate init --forge github --dir path/to/repo")
+    init = add_command(
+        sub, "init", "write a commented reviewgate.toml and the workflow",
+        "reviewgate init",
+        "reviewgate init --forge github --dir path/to/repo")
     init.add_argument("--forge", choices=["forgejo", "gitea", "github"], default="forgejo")
     init.add_argument("--dir", default=".", help="the repository root (default: here)")
     init.set_defaults(func=cmd_init)
 
-    completion = sub.add_parser(
-        "completion", help="print a shell completion script",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  reviewgate completion bash > ~/.local/share/bash-completion/"
-               "completions/reviewgate\n  reviewgate completion zsh > ~/.zfunc/_reviewgate")
+    completion = add_command(
+        sub, "completion", "print a shell completion script",
+        "reviewgate completion bash > ~/.local/share/bash-completion/completions/reviewgate",
+        "reviewgate completion zsh > ~/.zfunc/_reviewgate")
     completion.add_argument("shell", choices=["bash", "zsh", "tcsh"])
     completion.set_defaults(func=cmd_completion)
 
-    ev = sub.add_parser(
-        "eval", help="measure consolidation and review quality on a dataset",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-               "  reviewgate eval ../shared/eval/crb-public --recorded augment,bugbot,greptile\n"
-               "  reviewgate eval data/dataset.json --profile canary --judge claude "
-               "--format json")
+    ev = add_command(
+        sub, "eval", "measure consolidation and review quality on a dataset",
+        "reviewgate eval ../shared/eval/crb-public --recorded augment,bugbot,greptile",
+        "reviewgate eval data/dataset.json --profile canary --judge claude --format json")
     ev.add_argument("dataset", help="dataset.json (or its folder)")
     ev.add_argument("--recorded", metavar="A,B,C",
                     help="replay these reviewers' recorded findings as seats (no model call)")
@@ -388,12 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", metavar="FILE", help="also write the report here")
     ev.set_defaults(func=cmd_eval)
 
-    rp = sub.add_parser(
-        "replay", help="decide recorded ballots again under another policy (no model call)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-               "  reviewgate replay decision.json --config stricter.toml\n"
-               "  reviewgate replay runs/ --profile canary --format json")
+    rp = add_command(
+        sub, "replay", "decide recorded ballots again under another policy (no model call)",
+        "reviewgate replay decision.json --config stricter.toml",
+        "reviewgate replay runs/ --profile canary --format json")
     rp.add_argument("path", help="a decision.json, or a folder of them")
     rp.add_argument("--config", metavar="PATH", help="the configuration whose policy to try")
     rp.add_argument("--profile", help="the profile whose policy to try")

@@ -217,14 +217,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_forge_commands(sub: argparse._SubParsersAction) -> None:
+    from .cli import add_command
+
     """Register ``canary``, ``gate-status`` and ``command`` on the CLI's subparsers."""
-    canary = sub.add_parser(
-        "canary", help="review a pull request and set the quality gate",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=("examples:\n"
-                "  reviewgate canary --forge forgejo --url https://forge.example --repo me/app "
-                "--pr 42\n"
-                "  reviewgate canary --pr 42 --force   # in Actions: URL and repo from the env"))
+    canary = add_command(
+        sub, "canary", "review a pull request and set the quality gate",
+        "reviewgate canary --forge forgejo --url https://forge.example --repo o/r --pr 42",
+        "reviewgate canary --pr 42 --force   # Actions: URL and repo from the env")
     _common(canary)
     canary.add_argument("--profile")
     canary.add_argument("--force", action="store_true", help="review even if already decided")
@@ -233,12 +232,10 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     canary.add_argument("--out", metavar="FILE", help="write decision.json here")
     canary.set_defaults(func=cmd_canary)
 
-    status = sub.add_parser(
-        "gate-status", help="the gate for the current head (for merge bots)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=("examples:\n"
-                "  reviewgate gate-status --pr 42 && merge-it\n"
-                "  reviewgate gate-status --pr 42 --wait 600 --interval 15"))
+    status = add_command(
+        sub, "gate-status", "the gate for the current head (for merge bots)",
+        "reviewgate gate-status --pr 42 && merge-it",
+        "reviewgate gate-status --pr 42 --wait 600 --interval 15")
     _common(status)
     status.add_argument("--context", help="status context (default: reviewgate/quality-gate)")
     status.add_argument("--wait", type=float, default=0, metavar="SECONDS",
@@ -246,20 +243,16 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
     status.set_defaults(func=cmd_gate_status)
 
-    command = sub.add_parser(
-        "command", help="handle /canary from an issue_comment event",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=("examples:\n"
-                "  reviewgate command --event \"$GITHUB_EVENT_PATH\" --config reviewgate.toml"))
+    command = add_command(
+        sub, "command", "handle /canary from an issue_comment event",
+        "reviewgate command --event \"$GITHUB_EVENT_PATH\" --config reviewgate.toml")
     _common(command)
     command.add_argument("--profile")
     command.set_defaults(func=cmd_command)
 
-    override = sub.add_parser(
-        "override", help="audited override: success on the current head, with who and why",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=("examples:\n"
-                "  reviewgate override --pr 42 --reason 'providers down; reviewed by hand'"))
+    override = add_command(
+        sub, "override", "audited override: success on the current head, with who and why",
+        "reviewgate override --pr 42 --reason 'providers down; reviewed by hand'")
     _common(override)
     override.add_argument("--reason", required=True, help="why (recorded and shown)")
     override.set_defaults(func=cmd_override)
