@@ -10,7 +10,7 @@ import pytest
 from test_providers_wire import make_seat, run_one
 
 from reviewgate.cli import main
-from reviewgate.config import load_config
+from reviewgate.config import DEFAULT_ENDPOINT, load_config
 from reviewgate.errors import ConfigError
 
 
@@ -23,7 +23,7 @@ def write(tmp_path, text: str) -> str:
 def test_ollama_cloud_needs_its_key(tmp_path, capsys):
     """An Ollama Cloud seat is not "none needed": OLLAMA_API_KEY is named and missing, exit 2."""
     cfg = write(tmp_path, '[[profiles.p.seats]]\nname = "glm"\nprovider = "ollama"\n'
-                          'model = "glm-4.6:cloud"\nbase_url = "https://ollama.com"\n')
+                          'model = "glm-4.6:cloud"\n')
     assert main(["config", "check", "--config", cfg]) == 2
     out = capsys.readouterr().out
     assert "OLLAMA_API_KEY missing" in out and "none needed" not in out
@@ -61,7 +61,7 @@ def test_ready_profile_exits_0(tmp_path, capsys, monkeypatch):
                                   'model = "m"\n' for i in range(3)))
     assert main(["config", "check", "--config", cfg]) == 0
     out = capsys.readouterr().out
-    assert "ready" in out and "https://api.openai.com/v1" in out
+    assert "ready" in out and f"endpoint {DEFAULT_ENDPOINT['openai']}" in out
 
 
 def test_typo_suggests_the_nearest_key(tmp_path):
