@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
 from .config import SeatConfig
 from .errors import ProviderError, ProviderTimeout
 from .providers import Provider, make_provider
-from .review import _retryable, _wait
+from .review import complete_with_retries
 from .verdict import ExtractionError, extract_model, model_schema
 
 __all__ = ["Asked", "AskError", "ask_seat"]
@@ -73,16 +71,8 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
     raw = ""
     try:
         async with asyncio.timeout(seat.timeout_s):
-            retrying = AsyncRetrying(stop=stop_after_attempt(seat.max_attempts),
-                                     retry=retry_if_exception(_retryable), wait=_wait,
-                                     reraise=True)
-            async for attempt in retrying:
-                with attempt:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise ProviderTimeout("deadline passed")
-                    completion = await provider.complete(messages, schema=schema,
-                                                         timeout_s=remaining, hat=what)
+            completion = await complete_with_retries(provider, seat, messages, schema=schema,
+                                                     deadline=deadline, hat=what)
             usage = [completion.tokens_in, completion.tokens_out]
             raw = completion.text
             if completion.finish != "stop":

@@ -216,12 +216,14 @@ def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
     title, n_title = clean(change.title)
     body, n_body = clean(change.body)
     diff, n_diff = clean(change.diff)
-    files = []
-    for f in change.files:
-        hunks = [h.model_copy(update={"lines": clean("\n".join(h.lines))[0].split("\n")})
-                 for h in f.hunks]
-        files.append(f.model_copy(update={"text": clean(f.text)[0], "path": clean(f.path)[0],
-                                          "hunks": hunks}))
+    files = change.files
+    if n_diff:  # the files' texts are sections of the diff: clean them only when it had secrets
+        files = []
+        for f in change.files:
+            hunks = [h.model_copy(update={"lines": clean("\n".join(h.lines))[0].split("\n")})
+                     for h in f.hunks]
+            files.append(f.model_copy(update={"text": clean(f.text)[0],
+                                              "path": clean(f.path)[0], "hunks": hunks}))
     return (change.model_copy(update={"title": title, "body": body, "diff": diff,
                                       "files": files}), n_title + n_body + n_diff)
 

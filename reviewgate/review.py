@@ -30,7 +30,7 @@ from .providers import Provider, make_provider
 from .providers.base import Completion
 from .verdict import Answer, Ballot, ExtractionError, extract_verdict, verdict_schema
 
-__all__ = ["Progress", "run_review"]
+__all__ = ["Progress", "complete_with_retries", "run_review"]
 
 _backoff = wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
 #: Longest ``retry-after`` honoured, in seconds; longer waits are capped (the timeout still rules).
@@ -81,21 +81,41 @@ class _Ballot:
                       attempts=self.attempts, cost_usd=round(cost, 6))
 
 
-async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str]],
-                deadline: float) -> Completion:
-    schema = verdict_schema(getattr(provider, "schema_dialect", "full"))
-    retrying = AsyncRetrying(stop=stop_after_attempt(state.seat.max_attempts),
+async def complete_with_retries(provider: Provider, seat: SeatConfig,
+                                messages: list[dict[str, str]], *, schema: dict,
+                                deadline: float, hat: str,
+                                on_attempt: Callable[[], None] | None = None) -> Completion:
+    """One completion under the shared retry policy (module docstring), each attempt given
+    the time left until ``deadline`` (a ``time.monotonic()`` value, seconds).
+
+    Raises:
+        ProviderError: a non-retryable failure, or the last one when the attempts ran out;
+            ProviderTimeout when the deadline passed.
+    """
+    retrying = AsyncRetrying(stop=stop_after_attempt(seat.max_attempts),
                              retry=retry_if_exception(_retryable), wait=_wait, reraise=True)
     completion: Completion | None = None
     async for attempt in retrying:
         with attempt:
-            state.attempts += 1
+            if on_attempt is not None:
+                on_attempt()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ProviderTimeout("deadline passed")
             completion = await provider.complete(messages, schema=schema, timeout_s=remaining,
-                                                 hat=state.hat)
+                                                 hat=hat)
     assert completion is not None
+    return completion
+
+
+async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str]],
+                deadline: float) -> Completion:
+    def counted() -> None:
+        state.attempts += 1
+
+    completion = await complete_with_retries(
+        provider, state.seat, messages, deadline=deadline, hat=state.hat, on_attempt=counted,
+        schema=verdict_schema(getattr(provider, "schema_dialect", "full")))
     state.answers.append(Answer(text=completion.text, finish=completion.finish,
                                 tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
                                 refusal=completion.refusal))

