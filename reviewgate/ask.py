@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from .config import SeatConfig
 from .errors import ProviderError, ProviderTimeout
 from .providers import Provider, make_provider
-from .review import complete_with_retries
+from .review import ballot_cost, complete_with_retries
 from .verdict import ExtractionError, extract_model, model_schema
 
 __all__ = ["Asked", "AskError", "ask_seat"]
@@ -93,6 +93,6 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
     finally:
         if own:
             await provider.aclose()
-    cost = (usage[0] * seat.price_in_per_mtok + usage[1] * seat.price_out_per_mtok) / 1e6
     return Asked(value=value, raw=raw, tokens_in=usage[0], tokens_out=usage[1],
-                 cost_usd=round(cost, 6), latency_s=round(time.monotonic() - started, 3))
+                 cost_usd=ballot_cost(seat, tokens_in=usage[0], tokens_out=usage[1]),
+                 latency_s=round(time.monotonic() - started, 3))

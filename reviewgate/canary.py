@@ -29,14 +29,16 @@ from typing import Any, Callable
 from .changeset import ChangeSet, FileChange, parse_unified_diff
 from .config import Config
 from .errors import ForgeError
-from .forge.base import Comment, Forge, PullRequest, safe_message
+from .forge.base import Comment, Forge, LineComment, PullRequest, safe_message
 from .gate import review_change
+from .inline import Placed, place_findings
 from .prompts import Prompter
 from .record import Record
 from .render import DECISION_MARKER, Round, posted, render_decision, render_seat, sanitize
 from .render import seat_marker
 from .render import status_description
 from .review import Progress
+from .rounds import compare, tracked
 
 __all__ = ["CanaryResult", "GateReading", "handle_comment", "override_gate", "read_gate",
            "run_canary"]
@@ -192,23 +194,33 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     try:
         change = _change(forge, pr, label or f"{forge.name} #{number}")
         record = review_change(change, config=config, profile_name=profile_name,
-                               prompter=prompter, on_progress=on_progress, cache_read=not force)
+                               prompter=prompter, on_progress=on_progress, cache_read=not force,
+                               reader=forge.read_file)
         holder = claim_holder(forge, pr.head_sha, context, login)
         if holder != run_id:
             return _superseded(record, pr.head_sha, holder)
-        bodies = {seat_marker(seat.name): render_seat(record, seat.name, prompter)
-                  for seat in profile.seats}
+        single = config.gate.comments == "single"
+        bodies = {} if single else {seat_marker(seat.name): render_seat(record, seat.name,
+                                                                        prompter)
+                                    for seat in profile.seats}
         for marker, seat_body in bodies.items():
             _upsert(forge, number, comments, login, marker, seat_body)
         stale = forge.get_pull(number).head_sha != pr.head_sha
         decision, state = record.decision.decision, record.decision.state
         if profile.demo:  # fail closed: a demo model never passes the gate
             decision, state = "error", "error"
-        rounds = (rounds + [Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale
-                                                                             else ""),
-                                  tallies=record.decision.tally_line(), fired_by=fired_by,
-                                  at=_now())])[-config.gate.history_rounds:]
-        body = render_decision(record, prompter, history=rounds) + "\n" + _rounds_marker(rounds)
+        placed = place_findings(record.decision.clusters, change.files)
+        current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
+                        tallies=record.decision.tally_line(), fired_by=fired_by, at=_now(),
+                        findings=tracked(record.decision.clusters))
+        previous = next((r for r in reversed(rounds) if r.findings is not None), None)
+        since = (previous, compare(previous.findings or [], current.findings or [])) \
+            if previous is not None else None
+        rounds = [_slim(r) for r in rounds] + [current]
+        rounds = rounds[-config.gate.history_rounds:]
+        body = render_decision(record, prompter, history=rounds, placed=placed, since=since,
+                               inline=config.gate.inline, seat_sections=single)
+        body += "\n" + _rounds_marker(rounds)
         posted = _upsert(forge, number, comments, login, DECISION_MARKER, body)
         description = status_description(record, prompter, stale=stale)
         if profile.demo:
@@ -217,6 +229,10 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         if holder != run_id:
             _dedupe(forge, number, login, [*bodies, DECISION_MARKER])
             return _superseded(record, pr.head_sha, holder)
+        review_warning = None
+        if config.gate.inline:
+            review_warning = _post_review(forge, number, login, pr.head_sha, placed, record,
+                                          prompter, posted.html_url)
         forge.set_status(pr.head_sha, state=state, context=context,
                          description=description, target_url=posted.html_url)
         _dedupe(forge, number, login, [*bodies, DECISION_MARKER],
@@ -227,12 +243,67 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     result = CanaryResult(decision=decision, state=state, head_sha=pr.head_sha,
                           description=description, target_url=posted.html_url, stale=stale,
                           record=record)
+    if review_warning:
+        result.warnings.append(review_warning)
     if config.gate.labels:
         try:
             _swap_labels(forge, number, config.gate.labels, decision)
         except ForgeError as exc:
             result.warnings.append(f"labels not updated: {safe_message(exc)}")
     return result
+
+
+def _slim(r: Round) -> Round:
+    """An older round as kept in the history: its findings dropped (only the latest round's
+    findings are compared against)."""
+    return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
+                 fired_by=r.fired_by, at=r.at)
+
+
+#: Hidden marker of the gate's pull request review (with the head SHA it reviewed).
+REVIEW_MARKER = "<!-- reviewgate:review -->"
+#: Marker of a review retired by a later round (GitHub keeps submitted reviews).
+RETIRED_MARKER = "<!-- reviewgate:review-retired -->"
+#: Most line comments in one review.
+MAX_INLINE = 40
+
+
+def _post_review(forge: Forge, number: int, login: str, sha: str, placed: list[Placed],
+                 record: Record, prompter: Prompter, decision_url: str) -> str | None:
+    """Post this round's line comments as one comment review, then retire the bot's earlier
+    reviews (every live one but the newest: two runs at once converge on one). Returns a
+    warning instead of raising: the decision comment already holds every finding."""
+    on_diff = [p for p in placed if p.on_diff][:MAX_INLINE]
+    try:
+        before = {r.id for r in forge.list_reviews(number)
+                  if r.author == login and REVIEW_MARKER in r.body}
+        if on_diff:
+            comments = [LineComment(path=p.path or "", line=p.line or 0, body=posted(
+                prompter.render("inline_comment.md.j2", c=p.cluster, s=sanitize)).strip())
+                for p in on_diff]
+            body = posted(prompter.render("review_body.md.j2", marker=REVIEW_MARKER, sha=sha,
+                                          count=len(comments), url=decision_url,
+                                          d=record.decision)).strip()
+            try:
+                forge.create_review(number, commit_id=sha, body=body, comments=comments)
+            except ForgeError as exc:
+                if exc.status_code is not None and exc.status_code < 500:
+                    raise
+                # the reply may be lost after the review landed: the re-list below tells
+        live = [r for r in forge.list_reviews(number)
+                if r.author == login and REVIEW_MARKER in r.body and RETIRED_MARKER not in r.body]
+        if not live:
+            return None if not on_diff else "line comments not posted: the review did not land"
+        newest = max(r.id for r in live)
+        keep = newest if on_diff and newest not in before else None
+        note = prompter.render("review_retired.md.j2", marker=REVIEW_MARKER,
+                               retired=RETIRED_MARKER, sha=sha, url=decision_url).strip()
+        for r in live:
+            if r.id != keep:
+                forge.retire_review(number, r, note)
+    except ForgeError as exc:
+        return f"line comments not updated: {safe_message(exc)}"
+    return None
 
 
 _RUN_ID = re.compile(r"\brun ([0-9a-f]{8})\b")

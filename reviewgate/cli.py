@@ -51,6 +51,22 @@ def _git(*args: str) -> str:
     return out.stdout
 
 
+def git_reader(path: str, ref: str) -> str | None:
+    """The text of ``path`` at commit ``ref`` in the working directory's repository
+    (``git cat-file blob REF:PATH``); None when it does not exist there or is not UTF-8."""
+    try:
+        out = subprocess.run(["git", "cat-file", "blob", f"{ref}:{path}"], capture_output=True,
+                             check=False, timeout=30)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        return out.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def change_from_git(spec: str) -> ChangeSet:
     """A change set from a local git range ``BASE..HEAD`` (or ``BASE...HEAD``: from the merge
     base). Title and body come from HEAD's commit message."""
@@ -166,6 +182,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             raise UserError("use either --diff or --git, not both")
         change = change_from_diff(args.diff) if args.diff else change_from_git(args.git
                                                                                or "HEAD~1..HEAD")
+        reader = None if args.diff else git_reader
         if args.title is not None:
             change.title = args.title
         if args.body_file:
@@ -180,14 +197,15 @@ def cmd_review(args: argparse.Namespace) -> int:
             from .gate import estimate_review
             from .prompts import Prompter
 
-            rows = estimate_review(change, config=config, profile_name=name)
+            rows = estimate_review(change, config=config, profile_name=name, reader=reader)
             sys.stdout.write(Prompter().render("estimate.md.j2", rows=rows, profile=name))
             return 0
         if profile.notice:
             print(f"note: {profile.notice}", file=sys.stderr)
         with progress_printer(profile) as on_progress:
             result = review_change(change, config=config, profile_name=name,
-                                   on_progress=on_progress, cache_read=not args.no_cache)
+                                   on_progress=on_progress, cache_read=not args.no_cache,
+                                   reader=reader)
     _emit(result, args.format, args.out)
     return EXIT_FOR[result.decision.decision]
 

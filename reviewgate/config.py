@@ -18,13 +18,17 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      model_validator)
 
 from .errors import ConfigError
+from .models import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_OUTPUT, lookup
 
 __all__ = [
     "Config",
+    "ContextConfig",
     "GateConfig",
+    "PathInstruction",
     "Policy",
     "Profile",
     "ProviderName",
@@ -65,6 +69,12 @@ class SeatConfig(_Strict):
     where the provider supports it (the local profile uses three seeds for three seats).
     ``structured_output`` picks how the schema is requested from an OpenAI-compatible server:
     ``json_schema`` (OpenAI, vLLM), ``json_object`` (llama.cpp's Python server), ``none``.
+
+    ``context_window``, ``max_output_tokens`` (tokens) and the ``price_*_per_mtok`` keys (USD
+    per million tokens: input, output, cache read, cache write) left unset come from the
+    built-in model table (:mod:`reviewgate.models`), else from defaults (32,768-token window,
+    2,048 output tokens, price 0); :meth:`origin` says which. The output allowance is capped at
+    the model's published limit.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -73,14 +83,46 @@ class SeatConfig(_Strict):
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = Field(default=120.0, gt=0)
-    max_output_tokens: int = Field(default=2048, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
     temperature: float = Field(default=0.2, ge=0, le=2)
-    context_window: int = Field(default=32768, gt=512)
+    context_window: int | None = Field(default=None, gt=512)
     seed: int | None = None
     structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
     max_attempts: int = Field(default=3, ge=1, le=10)
-    price_in_per_mtok: float = Field(default=0.0, ge=0)
-    price_out_per_mtok: float = Field(default=0.0, ge=0)
+    price_in_per_mtok: float | None = Field(default=None, ge=0)
+    price_out_per_mtok: float | None = Field(default=None, ge=0)
+    price_cached_per_mtok: float | None = Field(default=None, ge=0)
+    price_cache_write_per_mtok: float | None = Field(default=None, ge=0)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fill_from_table(self) -> SeatConfig:
+        found = lookup(self.model)
+        info = found[1] if found else None
+        table = f"built-in table ({found[0]})" if found else ""
+        wanted = {
+            "context_window": (info.context_window if info else DEFAULT_CONTEXT_WINDOW),
+            "max_output_tokens": (min(DEFAULT_MAX_OUTPUT, info.max_output) if info
+                                  else DEFAULT_MAX_OUTPUT),
+            "price_in_per_mtok": info.price_in if info else 0.0,
+            "price_out_per_mtok": info.price_out if info else 0.0,
+            "price_cached_per_mtok": info.price_cached if info else None,
+            "price_cache_write_per_mtok": info.price_cache_write if info else None,
+        }
+        for key, value in wanted.items():
+            if getattr(self, key) is not None:
+                self._origins.setdefault(key, "seat")
+                continue
+            if key.startswith("price_cache"):  # unknown model: cached tokens at the input price
+                value = self.price_in_per_mtok if value is None else value
+            object.__setattr__(self, key, value)
+            self._origins[key] = table or "default"
+        return self
+
+    def origin(self, key: str) -> str:
+        """Where the value of ``key`` came from: ``seat``, ``built-in table (<id>)`` or
+        ``default``."""
+        return self._origins.get(key, "seat")
 
     @property
     def cloud(self) -> bool:
@@ -162,7 +204,10 @@ class GateConfig(_Strict):
 
     ``bot_login`` is the login whose statuses and comments are the gate's (default: the token's
     user); ``pending_timeout_s`` is how long, in seconds, a ``pending`` status may stand before
-    ``gate-status`` reads it as ``error`` (a run that was killed).
+    ``gate-status`` reads it as ``error`` (a run that was killed). ``comments``: ``per-seat``
+    posts one comment per seat plus the decision comment; ``single`` only the decision comment,
+    each seat's section collapsed in it. ``inline``: post findings that fall on diff lines as
+    line comments of one pull request review per round.
     """
 
     context: str = "reviewgate/quality-gate"
@@ -170,6 +215,39 @@ class GateConfig(_Strict):
     history_rounds: int = Field(default=10, ge=1)
     bot_login: str | None = None
     pending_timeout_s: float = Field(default=1800.0, gt=0)
+    comments: Literal["per-seat", "single"] = "per-seat"
+    inline: bool = True
+
+
+class PathInstruction(_Strict):
+    """``[[path_instructions]]``: review instructions for files matching a gitignore-style glob
+    (the shape of CodeRabbit's ``path_instructions``), shown to reviewers as trusted text."""
+
+    path: str = Field(min_length=1)
+    instructions: str = Field(min_length=1, max_length=4000)
+
+
+class ContextConfig(_Strict):
+    """``[context]``: what reviewers see besides the diff.
+
+    ``around``: lines each side of a hunk when no enclosing function or class is found;
+    ``whole_files``: give whole changed files when the budget allows; ``max_files``: changed
+    files whose post-change text is read (priority order); ``max_file_bytes``: larger files are
+    not read; ``norms_files``: read from the base branch, in order, all that exist;
+    ``norms_max_chars``: the norms shown are cut at this many characters; ``max_tokens``: the
+    most context (excerpts and whole files, estimated tokens) one prompt carries, whatever room
+    a large window leaves, to bound cost.
+    """
+
+    enabled: bool = True
+    max_tokens: int = Field(default=24_000, ge=0)
+    around: int = Field(default=20, ge=0, le=500)
+    whole_files: bool = True
+    max_files: int = Field(default=50, ge=0)
+    max_file_bytes: int = Field(default=262_144, ge=1)
+    norms_files: list[str] = Field(default_factory=lambda: [
+        ".reviewgate/norms.md", "AGENTS.md", "CONTRIBUTING.md"])
+    norms_max_chars: int = Field(default=12_000, ge=0)
 
 
 LOCAL_NOTICE = (
@@ -198,8 +276,10 @@ class Config(_Strict):
     strings of the diff, title and description before any model sees them
     (:mod:`reviewgate.redaction`). ``cache`` (default on) keeps ballots with a valid verdict in
     the verdict cache (``cache_dir``, default: :func:`reviewgate.cache.default_cache_dir`), so
-    a re-run on an unchanged diff asks no model. ``source`` records where the configuration
-    came from.
+    a re-run on an unchanged diff asks no model. ``context`` says what reviewers see besides
+    the diff (:class:`ContextConfig`); ``path_instructions`` add per-path review instructions;
+    ``ignore`` lists gitignore-style globs of files never reviewed (listed as ignored).
+    ``source`` records where the configuration came from.
     """
 
     default_profile: str | None = None
@@ -210,6 +290,9 @@ class Config(_Strict):
     redact_secrets: bool = True
     cache: bool = True
     cache_dir: Path | None = None
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    path_instructions: list[PathInstruction] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
     source: str = "built-in defaults"
 
     def profile(self, name: str | None) -> tuple[str, Profile]:
@@ -234,7 +317,8 @@ class Config(_Strict):
 
 
 def _known_keys() -> set[str]:
-    return {name for model in (Config, Profile, SeatConfig, Policy, GateConfig)
+    return {name for model in (Config, Profile, SeatConfig, Policy, GateConfig, ContextConfig,
+                               PathInstruction)
             for name in model.model_fields if name != "source"}
 
 

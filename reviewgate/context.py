@@ -2,9 +2,15 @@
 
 Token counts are estimates: :data:`CHARS_PER_TOKEN` characters per token (code and English through
 common BPE tokenizers average 3.5-4 characters per token; the lower figure errs toward fitting).
-Whole files are kept in diff order while they fit; the first file that does not fit is cut at a
-hunk boundary; every file left out or cut is listed so the reviewers know what they did not see.
-Lockfiles and generated files (the policy's ``size_exclude``) go last. No network imports.
+Files go in priority order (:func:`reviewgate.excerpts.priority`: source, tests, docs, the rest;
+lockfiles and generated files, the policy's ``size_exclude``, last). Each file's diff is kept
+whole while it fits; the first file that does not fit is cut at a hunk boundary; every file left
+out or cut is listed so the reviewers know what they did not see.
+
+What the diff leaves of the budget goes to repository context read at the head SHA (``sources``):
+first the enclosing function or class around each hunk of each shown file, in the same order,
+then whole files where they fit (replacing their excerpts). Files whose context did not fit are
+listed too. Lockfiles and generated files never get context. No network imports.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import re
 from pydantic import BaseModel, Field
 
 from .changeset import ChangeSet, FileChange, matches
+from .excerpts import excerpt, priority, render_numbered
 
-__all__ = ["CHARS_PER_TOKEN", "ContextPack", "build_context", "estimate_tokens", "safe_path"]
+__all__ = ["CHARS_PER_TOKEN", "ContextPack", "PathInstructionShown", "Section", "build_context",
+           "description_sections", "estimate_tokens", "safe_path"]
 
 #: Characters per token used for every budget estimate.
 CHARS_PER_TOKEN = 3.5
@@ -36,6 +44,23 @@ def safe_path(path: str) -> str:
 def estimate_tokens(text: str) -> int:
     """Estimated token count of ``text`` (characters / :data:`CHARS_PER_TOKEN`, rounded up)."""
     return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+class PathInstructionShown(BaseModel):
+    """A ``[[path_instructions]]`` entry that matches changed files: its glob, its text and the
+    changed files it applies to."""
+
+    path: str
+    instructions: str
+    files: list[str]
+
+
+class Section(BaseModel):
+    """One headed section of the pull-request description (``## Out of scope``): the author's
+    text, shown to reviewers as such."""
+
+    title: str
+    text: str
 
 
 class FileLine(BaseModel):
@@ -71,6 +96,19 @@ class ContextPack(BaseModel):
     unlisted: int = 0
     omitted_shown: list[str] = Field(default_factory=list)
     cut_shown: list[str] = Field(default_factory=list)
+    context: str = ""
+    context_files: list[str] = Field(default_factory=list)
+    whole_files: list[str] = Field(default_factory=list)
+    context_left_out: list[str] = Field(default_factory=list)
+    context_tokens: int = 0
+    instructions: list[PathInstructionShown] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    ignored: list[str] = Field(default_factory=list)
+
+    @property
+    def shared_tokens(self) -> int:
+        """Estimated tokens of diff plus context (the part that varies with the change)."""
+        return self.diff_tokens + self.context_tokens
 
 
 def _cut_file(f: FileChange, budget_chars: int) -> str:
@@ -89,19 +127,29 @@ def _cut_file(f: FileChange, budget_chars: int) -> str:
 
 
 def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
-                  norms: str = "") -> ContextPack:
-    """Build the context pack for ``change`` with at most ``budget_tokens`` of diff.
+                  norms: str = "", sources: dict[str, str] | None = None, around: int = 20,
+                  whole_files: bool = True, context_max_tokens: int | None = None,
+                  instructions: list[PathInstructionShown] | None = None,
+                  ignored: list[str] | None = None) -> ContextPack:
+    """Build the context pack for ``change`` with at most ``budget_tokens`` of diff and
+    repository context.
 
     Args:
         change: the parsed change.
-        budget_tokens: estimated tokens allowed for the diff text.
-        exclude: globs of lockfiles/generated files, reviewed last.
-        norms: repository review norms (free text), passed through.
+        budget_tokens: estimated tokens allowed for the diff text plus the context.
+        exclude: globs of lockfiles/generated files: reviewed last, never given context.
+        norms: repository review norms (trusted text read from the base branch), passed through.
+        sources: path -> post-change file text (read at the head SHA); None: no context.
+        around: lines each side of a hunk when no enclosing definition is found.
+        whole_files: give whole files when the budget allows.
+        context_max_tokens: at most this many tokens of context, whatever the budget left.
+        instructions: the path instructions that apply, passed through.
+        ignored: files left out by the ``ignore`` globs, passed through for the listing.
     """
     total_chars = int(budget_tokens * CHARS_PER_TOKEN)
     listed, list_chars = _listed(change.files, int(total_chars * FILE_LIST_SHARE))
     budget_chars = max(0, total_chars - list_chars)
-    ordered = sorted(change.files, key=lambda f: matches(f.path, exclude))
+    ordered = sorted(change.files, key=lambda f: (matches(f.path, exclude), priority(f.path)))
     parts: list[str] = []
     used = 0
     omitted: list[str] = []
@@ -122,6 +170,10 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         else:
             omitted.append(f.path)
     diff = "".join(parts)
+    context = _pack_context([f for f in ordered if f.path not in omitted
+                             and not matches(f.path, exclude)], sources or {},
+                            _context_chars(budget_chars - used, context_max_tokens),
+                            around=around, whole_files=whole_files)
     shown = max(len(listed), 20)
     body = change.body
     if len(body) > MAX_BODY_CHARS:
@@ -131,7 +183,80 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         diff=diff, omitted=omitted, cut=cut, added=change.added, removed=change.removed,
         norms=norms, diff_tokens=estimate_tokens(diff), budget_tokens=budget_tokens,
         omitted_shown=[safe_path(p) for p in omitted[:shown]],
-        cut_shown=[safe_path(p) for p in cut[:shown]])
+        cut_shown=[safe_path(p) for p in cut[:shown]], context=context.text,
+        context_files=context.files, whole_files=context.whole,
+        context_left_out=context.left_out,
+        context_tokens=estimate_tokens(context.text) if context.text else 0,
+        instructions=instructions or [], sections=description_sections(body),
+        ignored=ignored or [])
+
+
+def _context_chars(left: int, max_tokens: int | None) -> int:
+    return left if max_tokens is None else min(left, int(max_tokens * CHARS_PER_TOKEN))
+
+
+class _Packed(BaseModel):
+    text: str = ""
+    files: list[str] = Field(default_factory=list)
+    whole: list[str] = Field(default_factory=list)
+    left_out: list[str] = Field(default_factory=list)
+
+
+def _pack_context(files: list[FileChange], sources: dict[str, str], budget_chars: int, *,
+                  around: int, whole_files: bool) -> _Packed:
+    """Excerpts first (priority order), then whole files where they fit in what is left."""
+    candidates = [f for f in files if f.path in sources and f.status != "deleted" and f.hunks]
+    blocks: dict[str, str] = {}
+    used = 0
+    left_out: list[str] = []
+    for f in candidates:
+        ranges = excerpt(f, sources[f.path], around=around)
+        if not ranges:
+            continue
+        block = f"--- {safe_path(f.path)} (around the hunks)\n" + render_numbered(
+            f, sources[f.path], ranges)
+        if used + len(block) <= budget_chars:
+            blocks[f.path] = block
+            used += len(block)
+        else:
+            left_out.append(f.path)
+    whole: list[str] = []
+    if whole_files:
+        for f in candidates:
+            if f.path not in blocks:
+                continue
+            block = f"--- {safe_path(f.path)} (whole file)\n" + render_numbered(
+                f, sources[f.path], None)
+            extra = len(block) - len(blocks[f.path])
+            if used + extra <= budget_chars:
+                blocks[f.path] = block
+                used += extra
+                whole.append(f.path)
+    return _Packed(text="".join(blocks[f.path] for f in candidates if f.path in blocks),
+                   files=[f.path for f in candidates if f.path in blocks], whole=whole,
+                   left_out=left_out)
+
+
+_HEADING = re.compile(r"^(?:#{1,6}[ \t]+(?P<h>[^\n#][^\n]*?)[ \t#]*|\*\*(?P<b>[^*\n]{1,80})\*\*:?)"
+                      r"[ \t]*$", re.MULTILINE)
+
+
+def description_sections(body: str) -> list[Section]:
+    """The headed sections of a pull-request description (Markdown ``#`` headings, or a line
+    that is only ``**bold**``), in order; text before the first heading is a section with an
+    empty title. Empty when the description has no headings."""
+    heads = list(_HEADING.finditer(body))
+    if not heads:
+        return []
+    out = [Section(title="", text=body[:heads[0].start()].strip())] if body[
+        :heads[0].start()].strip() else []
+    for n, m in enumerate(heads):
+        end = heads[n + 1].start() if n + 1 < len(heads) else len(body)
+        text = body[m.end():end].strip()
+        title = (m.group("h") or m.group("b") or "").strip().rstrip(":")
+        if title and text:
+            out.append(Section(title=title[:80], text=text))
+    return out
 
 
 def _listed(files: list[FileChange], budget_chars: int) -> tuple[list[FileLine], int]:

@@ -111,8 +111,9 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
         console.print(f"[yellow]note:[/] {profile.notice}")
     table = Table()
     for col in ("seat", "provider", "model", "endpoint", "credential", "timeout s",
-                "max out tokens", "context tokens", "USD/Mtok in/out"):
+                "max out tokens", "context tokens", "USD/Mtok in/out/cached/cache write"):
         table.add_column(col)
+    origins = []
     for seat in profile.seats:
         env = seat.key_env
         if env is None:
@@ -121,17 +122,25 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
             cred = f"[green]{env} present[/]"
         else:
             cred = f"[red]{env} missing[/]"
+        prices = "/".join(f"{getattr(seat, f'price_{k}_per_mtok') or 0:g}"
+                          for k in ("in", "out", "cached", "cache_write"))
         row = (seat.name, seat.provider, seat.model, seat.endpoint, cred,
                f"{seat.timeout_s:g}", str(seat.max_output_tokens), str(seat.context_window),
-               f"{seat.price_in_per_mtok:g}/{seat.price_out_per_mtok:g}")
+               prices)
         table.add_row(*row)
+        origins.append(f"values of seat {seat.name}: " + ", ".join(
+            f"{label} from {seat.origin(key)}" for label, key in (
+                ("context window", "context_window"), ("max output", "max_output_tokens"),
+                ("prices", "price_in_per_mtok"))))
         if not console.is_terminal:
             console.print(f"seat {row[0]}: provider {row[1]}, model {row[2]}, endpoint {row[3]}, "
                           f"credential {row[4]}, timeout {row[5]} s, max output {row[6]} tokens, "
-                          f"context {row[7]} tokens, USD per million tokens {row[8]}",
-                          soft_wrap=True)
+                          f"context {row[7]} tokens, USD per million tokens in/out/cached/cache "
+                          f"write {row[8]}", soft_wrap=True)
     if console.is_terminal:
         console.print(table)
+    for line in origins:
+        console.print(escape(line), soft_wrap=True)
     p = profile.policy
     console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from .context import ContextPack
+from .context import ContextPack, safe_path
 from .errors import ConfigError
 from .verdict import verdict_schema
 
@@ -56,6 +56,7 @@ class Prompter:
             loader=jinja2.FileSystemLoader(searchpath), undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
         self.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2)
+        self.env.filters["safe_path"] = safe_path
         self.persona_dirs = [p for p in (personas_dir, shipped_dir("personas")) if p]
         self.nonce = nonce or secrets.token_hex(8)
         self._system: dict[bool, str] = {}
@@ -83,8 +84,10 @@ class Prompter:
             raise ConfigError(f"template {template}: {exc.message}") from None
 
     def _fence_safe(self, pack: ContextPack) -> None:
-        self.fence_safe_texts([pack.diff, pack.body, pack.title, *pack.omitted_shown,
-                               *pack.cut_shown, *(f.path for f in pack.files)])
+        self.fence_safe_texts([pack.diff, pack.body, pack.title, pack.context,
+                               *pack.omitted_shown, *pack.cut_shown,
+                               *(f.path for f in pack.files), *pack.ignored,
+                               *pack.context_left_out])
 
     def fence_safe_texts(self, texts: list[str]) -> None:
         """Pick a new nonce until no text of ``texts`` holds the fence marker."""

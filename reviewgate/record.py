@@ -15,20 +15,48 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .changeset import ChangeSet
 from .config import Profile
-from .context import FileLine
+from .context import ContextPack, FileLine
 from .decision import Decision
 from .errors import InputError, redact
 from .redaction import redact_secrets
 from .verdict import Ballot
 
-__all__ = ["SCHEMA_VERSION", "InputRecord", "Record", "Usage", "load_record"]
+__all__ = ["SCHEMA_VERSION", "InputRecord", "PackRecord", "Record", "Usage", "load_record"]
 
 #: Bumped when a field changes meaning or goes away.
 SCHEMA_VERSION = 1
 
 
+class PackRecord(BaseModel):
+    """What one seat's context pack held (estimated tokens): its budget, the diff and context
+    sizes, files whose diff was left out or cut, files given context (whole or excerpts) and
+    files whose context did not fit."""
+
+    budget_tokens: int = 0
+    diff_tokens: int = 0
+    context_tokens: int = 0
+    omitted: list[str] = Field(default_factory=list)
+    cut: list[str] = Field(default_factory=list)
+    context_files: list[str] = Field(default_factory=list)
+    whole_files: list[str] = Field(default_factory=list)
+    context_left_out: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, pack: ContextPack) -> PackRecord:
+        """The summary of ``pack``."""
+        return cls(budget_tokens=pack.budget_tokens, diff_tokens=pack.diff_tokens,
+                   context_tokens=pack.context_tokens, omitted=pack.omitted, cut=pack.cut,
+                   context_files=pack.context_files, whole_files=pack.whole_files,
+                   context_left_out=pack.context_left_out)
+
+
 class InputRecord(BaseModel):
-    """What was reviewed: source, title, SHAs, the input hash and the size of the change."""
+    """What was reviewed: source, title, SHAs, the input hash and the size of the change.
+
+    ``omitted`` are files no seat saw; ``packs`` what each seat's pack held; ``ignored`` files
+    matched the ``ignore`` globs; ``norms_files`` were read from the base branch; ``unread``
+    changed files whose text could not be read for context (path -> reason).
+    """
 
     source: str
     title: str
@@ -45,11 +73,15 @@ class InputRecord(BaseModel):
     budget_tokens: int = 0
     diff_tokens: int = 0
     redacted: int = 0
+    packs: dict[str, PackRecord] = Field(default_factory=dict)
+    ignored: list[str] = Field(default_factory=list)
+    norms_files: list[str] = Field(default_factory=list)
+    unread: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, change: ChangeSet, *, changed_lines: int, changed_files: int,
            omitted: list[str], cut: list[str], budget_tokens: int,
-           diff_tokens: int) -> InputRecord:
+           diff_tokens: int, packs: dict[str, PackRecord] | None = None) -> InputRecord:
         """Summarise a change set (the diff itself is not stored, only its hash)."""
         return cls(source=change.source, title=change.title, head_sha=change.head_sha,
                    base_sha=change.base_sha, digest=change.digest(),
@@ -57,7 +89,7 @@ class InputRecord(BaseModel):
                                    removed=f.removed) for f in change.files],
                    added=change.added, removed=change.removed, changed_lines=changed_lines,
                    changed_files=changed_files, omitted=omitted, cut=cut,
-                   budget_tokens=budget_tokens, diff_tokens=diff_tokens)
+                   budget_tokens=budget_tokens, diff_tokens=diff_tokens, packs=packs or {})
 
 
 class ConfigRecord(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
@@ -17,6 +18,10 @@ from .prompts import Prompter
 from .redaction import redact_secrets
 from .record import Record
 from .verdict import Ballot
+
+if TYPE_CHECKING:
+    from .inline import Placed
+    from .rounds import RoundDiff
 
 __all__ = ["DECISION_MARKER", "Round", "posted", "render_decision", "render_seat",
            "sanitize", "seat_marker", "status_description"]
@@ -73,13 +78,16 @@ def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) ->
 
 @dataclass
 class Round:
-    """One row of the decision comment's history: a past or current round."""
+    """One row of the decision comment's history: a past or current round. ``findings``: the
+    round's consolidated findings (:func:`reviewgate.rounds.tracked`), kept for the latest
+    round only (None for older ones)."""
 
     head_sha: str
     decision: str
     tallies: str
     fired_by: str
     at: str
+    findings: list[dict[str, str]] | None = None
 
 
 def _prompter(prompter: Prompter | None) -> Prompter:
@@ -101,14 +109,30 @@ def render_seat(record: Record, seat: str, prompter: Prompter | None = None) -> 
 
 
 def render_decision(record: Record, prompter: Prompter | None = None, *,
-                    history: list[Round] | None = None) -> str:
+                    history: list[Round] | None = None, placed: list[Placed] | None = None,
+                    since: tuple[Round, RoundDiff] | None = None, inline: bool = False,
+                    seat_sections: bool = False) -> str:
     """The decision comment: status, action, tallies, the seats x hats matrix, findings,
-    dissents, operator decisions, per-seat evidence, usage and cost, and the round history."""
+    dissents, operator decisions, per-seat evidence, usage and cost, and the round history.
+
+    ``placed`` marks which findings sit on a diff line (posted as line comments when
+    ``inline``); ``since`` is the previous round and the findings resolved/new/still open
+    against it; ``seat_sections`` appends each seat's comment collapsed (``comments =
+    "single"``).
+    """
     profile = record.config.profile
-    return posted(_prompter(prompter).render(
+    p = _prompter(prompter)
+    where = {id(x.cluster): x for x in placed or []}
+    sections = []
+    if seat_sections:
+        sections = [(seat.name, render_seat(record, seat.name, p).replace(
+            seat_marker(seat.name), "").strip()) for seat in profile.seats]
+    return posted(p.render(
         "decision_comment.md.j2", marker=DECISION_MARKER, record=record, d=record.decision,
         seats=[s.name for s in profile.seats], hats=profile.hats, cell=_ballot_map(record),
-        notice=profile.notice, history=history or [], s=sanitize))
+        notice=profile.notice, history=history or [], s=sanitize,
+        placed_of=lambda c: where.get(id(c)), inline=inline and placed is not None,
+        since=since, sections=sections))
 
 
 def status_description(record: Record, prompter: Prompter | None = None, *,

@@ -30,7 +30,7 @@ from .providers import Provider, make_provider
 from .providers.base import Completion
 from .verdict import Answer, Ballot, ExtractionError, extract_verdict, verdict_schema
 
-__all__ = ["Progress", "complete_with_retries", "run_review"]
+__all__ = ["Progress", "ballot_cost", "complete_with_retries", "run_review"]
 
 _backoff = wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
 #: Longest ``retry-after`` honoured, in seconds; longer waits are capped (the timeout still rules).
@@ -45,6 +45,22 @@ class Progress:
     hat: str
     state: str
     ballot: Ballot | None = None
+
+
+def ballot_cost(seat: SeatConfig, *, tokens_in: int, tokens_out: int, tokens_cached: int = 0,
+                tokens_cache_write: int = 0) -> float:
+    """USD for one ballot's usage at the seat's prices (USD per million tokens).
+
+    ``tokens_in`` counts every prompt token; ``tokens_cached`` of them are priced as cache
+    reads and ``tokens_cache_write`` as cache writes, the rest at the input price (Anthropic
+    and OpenAI price the three kinds apart; see :mod:`reviewgate.models`). Rounded to 1e-6.
+    """
+    plain = max(0, tokens_in - tokens_cached - tokens_cache_write)
+    cost = (plain * (seat.price_in_per_mtok or 0.0)
+            + tokens_cached * (seat.price_cached_per_mtok or 0.0)
+            + tokens_cache_write * (seat.price_cache_write_per_mtok or 0.0)
+            + tokens_out * (seat.price_out_per_mtok or 0.0)) / 1_000_000
+    return round(cost, 6)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -71,14 +87,17 @@ class _Ballot:
                error: str | None = None) -> Ballot:
         tokens_in = sum(a.tokens_in for a in self.answers)
         tokens_out = sum(a.tokens_out for a in self.answers)
-        cost = (tokens_in * self.seat.price_in_per_mtok
-                + tokens_out * self.seat.price_out_per_mtok) / 1_000_000
+        cached = sum(a.tokens_cached for a in self.answers)
+        written = sum(a.tokens_cache_write for a in self.answers)
+        cost = ballot_cost(self.seat, tokens_in=tokens_in, tokens_out=tokens_out,
+                           tokens_cached=cached, tokens_cache_write=written)
         return Ballot(seat=self.seat.name, hat=self.hat, provider=self.provider_name,
                       model=self.seat.model, vote=vote, verdict=verdict,
                       raw=self.answers[-1].text if self.answers else "", answers=self.answers,
                       error=redact(error) if error else None, tokens_in=tokens_in,
-                      tokens_out=tokens_out, latency_s=round(time.monotonic() - started, 3),
-                      attempts=self.attempts, cost_usd=round(cost, 6))
+                      tokens_out=tokens_out, tokens_cached=cached, tokens_cache_write=written,
+                      latency_s=round(time.monotonic() - started, 3),
+                      attempts=self.attempts, cost_usd=cost)
 
 
 async def complete_with_retries(provider: Provider, seat: SeatConfig,
@@ -118,7 +137,9 @@ async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str
         schema=verdict_schema(getattr(provider, "schema_dialect", "full")))
     state.answers.append(Answer(text=completion.text, finish=completion.finish,
                                 tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                                refusal=completion.refusal))
+                                refusal=completion.refusal,
+                                tokens_cached=completion.tokens_cached,
+                                tokens_cache_write=completion.tokens_cache_write))
     return completion
 
 
@@ -164,7 +185,8 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
             return state.finish(started, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
-async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
+async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack],
+                     prompter: Prompter, *,
                      providers: dict[str, Provider] | None = None,
                      on_progress: Callable[[Progress], None] | None = None,
                      cache: VerdictCache | None = None,
@@ -173,7 +195,7 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
 
     Args:
         profile: seats and hats.
-        pack: the context pack every ballot reviews.
+        pack: the context pack every ballot reviews, or seat name -> that seat's pack.
         prompter: renders the prompts.
         providers: seat name -> provider to use instead of building one (tests, replay).
         on_progress: called with a :class:`Progress` when a ballot starts and ends.
@@ -187,12 +209,14 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
     Raises:
         UserError: a setup mistake no ballot can survive (e.g. the local extra is missing).
     """
+    packs = pack if isinstance(pack, dict) else {seat.name: pack for seat in profile.seats}
     keys: dict[tuple[str, str], str] = {}
     hits: dict[tuple[str, str], Ballot] = {}
     if cache is not None:
         for seat in profile.seats:
             for hat in profile.hats:
-                key = ballot_key(seat, hat, prompter.review_messages(pack, hat), prompter.nonce)
+                key = ballot_key(seat, hat, prompter.review_messages(packs[seat.name], hat),
+                                 prompter.nonce)
                 keys[(seat.name, hat)] = key
                 hit = cache.get(key) if cache_read else None
                 if hit is not None:
@@ -225,7 +249,7 @@ async def run_review(profile: Profile, pack: ContextPack, prompter: Prompter, *,
                 if on_progress:
                     on_progress(Progress(seat.name, hat, "running"))
 
-            ballot = await _run_ballot(provider, seat, hat, pack, prompter, started)
+            ballot = await _run_ballot(provider, seat, hat, packs[seat.name], prompter, started)
             if cache is not None:
                 cache.put(keys[(seat.name, hat)], ballot)
         if on_progress:

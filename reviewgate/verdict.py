@@ -85,6 +85,8 @@ class Answer(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     refusal: str = ""
+    tokens_cached: int = 0
+    tokens_cache_write: int = 0
 
 
 class Ballot(BaseModel):
@@ -95,7 +97,9 @@ class Ballot(BaseModel):
     ``raw`` keeps the last raw model text (empty when no answer arrived) and ``answers`` every
     answer in order (the first and the re-ask's), which is what a replay feeds back. Token
     counts are as the provider reported them (summed over the re-ask); ``latency_s`` is wall
-    time in seconds; ``cost_usd`` is computed from the seat's configured prices. ``cached``:
+    time in seconds; ``tokens_cached`` / ``tokens_cache_write`` are the prompt tokens (part of
+    ``tokens_in``) that were provider cache reads / writes; ``cost_usd`` (USD) is computed from
+    the seat's prices, each kind of token at its own price. ``cached``:
     the ballot came from the verdict cache (its tokens and cost were paid by an earlier run).
     """
 
@@ -112,6 +116,8 @@ class Ballot(BaseModel):
     error: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_cached: int = 0
+    tokens_cache_write: int = 0
     latency_s: float = 0.0
     attempts: int = 0
     cost_usd: float = 0.0

@@ -3,7 +3,8 @@ official OpenAPI document (``tests/data/forge-api/forgejo-openapi.v1.json``).
 
 State: users and tokens, pull requests (diff, files, head SHA), issue comments (ascending by
 creation, all returned at once as the real endpoint does), commit statuses appended as rows,
-repository and issue labels. Lists that page are capped at 50 items and send ``Link`` and
+repository and issue labels, file trees per commit (``trees[sha][path]``, served by the raw
+endpoint) and pull request reviews with their line comments. Lists that page are capped at 50 items and send ``Link`` and
 ``X-Total-Count``. ``violations`` collects every spec mismatch; tests assert it stays empty.
 """
 
@@ -74,6 +75,11 @@ class FakeForgejo:
         #: (created, then 500: a reply lost after the server did the work), "409".
         self.comment_post_faults: list[str] = []
         self.on_diff: Callable[[FakePR], None] | None = None
+        #: commit SHA -> path -> file text (``GET /repos/{o}/{r}/raw/{path}?ref=SHA``)
+        self.trees: dict[str, dict[str, str]] = {}
+        #: reviews: id, number, user, body, commit_id, state, comments (path, new/old position)
+        self.reviews: list[dict[str, Any]] = []
+        self.raw_reads: list[tuple[str, str]] = []
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
         self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
@@ -189,6 +195,43 @@ class FakeForgejo:
                     c["body"], c["updated_at"] = body["body"], self._now()
                     return 200, self.comment_json(c), {}
             return 404, {"message": "comment does not exist", "url": ""}, {}
+        m = re.fullmatch(rf"{r}/raw/(.+)", rel)
+        if m and method == "GET":
+            ref = query.get("ref", [""])[0]
+            self.raw_reads.append((m.group(1), ref))
+            text = self.trees.get(ref, {}).get(m.group(1))
+            if text is None:
+                return 404, {"message": "file does not exist", "url": ""}, {}
+            return 200, text, {"Content-Type": "application/octet-stream"}
+        m = re.fullmatch(rf"{r}/pulls/(\d+)/reviews", rel)
+        if m:
+            number = int(m.group(1))
+            if method == "GET":
+                return self._page([self._review_json(v) for v in self.reviews
+                                   if v["number"] == number], query)
+            pr = self.prs.get(number)
+            if pr is None:
+                return 404, {"message": "pull request does not exist", "url": ""}, {}
+            paths = {f["filename"] for f in pr.files}
+            for c in body.get("comments") or []:
+                if c.get("path") not in paths or (c.get("new_position") or 0) <= 0 and (
+                        c.get("old_position") or 0) <= 0:
+                    return 422, {"message": f"invalid line comment {c}", "url": ""}, {}
+            review = {"id": self._id(), "number": number, "user": login,
+                      "body": body.get("body", ""), "commit_id": body.get("commit_id", ""),
+                      "state": body.get("event", "COMMENT"), "at": self._now(),
+                      "comments": list(body.get("comments") or [])}
+            self.reviews.append(review)
+            return 200, self._review_json(review), {}
+        m = re.fullmatch(rf"{r}/pulls/(\d+)/reviews/(\d+)", rel)
+        if m and method == "DELETE":
+            for v in self.reviews:
+                if v["id"] == int(m.group(2)) and v["number"] == int(m.group(1)):
+                    if v["user"] != login:
+                        return 403, {"message": "not your review", "url": ""}, {}
+                    self.reviews.remove(v)
+                    return 204, None, {}
+            return 404, {"message": "review does not exist", "url": ""}, {}
         m = re.fullmatch(rf"{r}/statuses/([0-9a-f]+)", rel)
         if m and method == "POST":
             sha = m.group(1)
@@ -237,6 +280,19 @@ class FakeForgejo:
                 current.discard(int(m.group(2)))
                 return 204, None, {}
         return 404, {"message": f"fake has no route for {method} {rel}", "url": ""}, {}
+
+    def _review_json(self, v: dict[str, Any]) -> dict[str, Any]:
+        base = f"{self.url}/{self.repo}"
+        return {"id": v["id"], "body": v["body"], "user": self._user(v["user"]),
+                "commit_id": v["commit_id"], "state": v["state"], "stale": False,
+                "dismissed": False, "official": False, "comments_count": len(v["comments"]),
+                "html_url": f"{base}/pulls/{v['number']}#issuecomment-{v['id']}",
+                "pull_request_url": f"{base}/pulls/{v['number']}", "submitted_at": v["at"],
+                "updated_at": v["at"]}
+
+    def pr_reviews(self, number: int) -> list[dict[str, Any]]:
+        """Reviews on pull request ``number`` in posting order."""
+        return [v for v in self.reviews if v["number"] == number]
 
     def _label(self, lid: int) -> dict[str, Any]:
         label = self.labels[lid]

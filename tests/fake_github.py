@@ -26,6 +26,10 @@ class FakeGitHub:
         self.log: list[tuple[str, str, dict[str, str]]] = []
         self.problems: list[str] = []
         self._id = 0
+        #: commit SHA -> path -> text, served by ``GET .../contents/{path}?ref=`` (raw media type)
+        self.trees: dict[str, dict[str, str]] = {}
+        #: reviews: id, user, body, commit_id, state, comments (id, path, line, side, body)
+        self.reviews: list[dict[str, Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -110,6 +114,55 @@ class FakeGitHub:
                 self.problems.append("labels must be names on GitHub")
             self.labels += [n for n in body["labels"] if n not in self.labels]
             return 200, [{"id": i, "name": n} for i, n in enumerate(self.labels)], {}
+        m = re.fullmatch(rf"{r}/contents/(.+)", path)
+        if m and method == "GET":
+            if headers.get("accept") != "application/vnd.github.raw+json":
+                self.problems.append("contents read without the raw media type")
+            text = self.trees.get(query.get("ref", [""])[0], {}).get(m.group(1))
+            if text is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, text, {"Content-Type": "application/vnd.github.raw+json"}
+        if path == f"{r}/pulls/7/reviews":
+            if method == "GET":
+                return self._page([{k: v for k, v in x.items() if k != "comments"}
+                                   for x in self.reviews], query, path)
+            names = {f["filename"] for f in self.files}
+            for c in body.get("comments") or []:
+                if c.get("path") not in names or c.get("side") not in ("LEFT", "RIGHT") or \
+                        not isinstance(c.get("line"), int) or "position" in c:
+                    return 422, {"message": "Validation Failed", "comment": c}, {}
+            if body.get("event") != "COMMENT":
+                self.problems.append(f"review event {body.get('event')!r}")
+            self._id += 1
+            review = {"id": self._id, "user": {"login": "github-actions[bot]"},
+                      "body": body.get("body", ""), "commit_id": body.get("commit_id"),
+                      "state": "COMMENTED", "html_url": "https://github.com/owner/repo/pull/7",
+                      "comments": []}
+            for c in body.get("comments") or []:
+                self._id += 1
+                review["comments"].append({"id": self._id, **c})
+            self.reviews.append(review)
+            return 200, {k: v for k, v in review.items() if k != "comments"}, {}
+        m = re.fullmatch(rf"{r}/pulls/7/reviews/(\d+)(/comments)?", path)
+        if m:
+            review = next((x for x in self.reviews if x["id"] == int(m.group(1))), None)
+            if review is None:
+                return 404, {"message": "Not Found"}, {}
+            if m.group(2) and method == "GET":
+                return self._page(review["comments"], query, path)
+            if method == "PUT":
+                review["body"] = body["body"]
+                return 200, {k: v for k, v in review.items() if k != "comments"}, {}
+            if method == "DELETE":
+                return 422, {"message": "Can not delete a submitted review"}, {}
+        m = re.fullmatch(rf"{r}/pulls/comments/(\d+)", path)
+        if m and method == "DELETE":
+            for review in self.reviews:
+                for c in review["comments"]:
+                    if c["id"] == int(m.group(1)):
+                        review["comments"].remove(c)
+                        return 204, None, {}
+            return 404, {"message": "Not Found"}, {}
         m = re.fullmatch(rf"{r}/issues/7/labels/(.+)", path)
         if m and method == "DELETE":
             from urllib.parse import unquote
@@ -144,6 +197,6 @@ class FakeGitHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = do_DELETE = _serve
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
         return Handler

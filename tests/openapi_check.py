@@ -25,7 +25,9 @@ class SpecCheck:
         self.base = self.spec.get("basePath", "")
         routes = []
         for template, ops in self.spec["paths"].items():
-            pattern = re.sub(r"\\\{[^}]+\\\}", r"([^/]+?)", re.escape(template))
+            # ``{filepath}`` is a tree path (Forgejo routes it as ``*``): it spans segments
+            pattern = re.sub(r"\\\{[^}]+\\\}", r"([^/]+?)", re.escape(template).replace(
+                r"\{filepath\}", "(.+)"))
             names = re.findall(r"\{([^}]+)\}", template)
             literal = len(re.sub(r"\{[^}]+\}", "", template))
             routes.append((literal, re.compile(f"^{pattern}$"), template, names, ops))

@@ -20,8 +20,8 @@ from tenacity import (Retrying, RetryCallState, retry_if_exception, stop_after_a
 from ..errors import ForgeError, redact, register_secret
 from ..providers.base import parse_retry_after
 
-__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "PullRequest", "RestForge",
-           "StatusRow", "need", "safe_message"]
+__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "LineComment", "PullRequest",
+           "RestForge", "Review", "StatusRow", "need", "safe_message"]
 
 
 @dataclass
@@ -73,6 +73,30 @@ class StatusRow:
     creator: str = ""
 
 
+@dataclass
+class LineComment:
+    """One line comment of a pull request review: ``line`` on the new side of ``path`` (the
+    head version; Forgejo/Gitea ``new_position``, GitHub ``line`` + ``side: RIGHT``), or on the
+    old side when ``old_side`` (a removed line: ``old_position`` / ``side: LEFT``)."""
+
+    path: str
+    line: int
+    body: str
+    old_side: bool = False
+
+
+@dataclass
+class Review:
+    """A pull request review: its id, author, body and the commit it was made on."""
+
+    id: int
+    author: str
+    body: str
+    commit_id: str = ""
+    state: str = ""
+    html_url: str = ""
+
+
 class Forge(Protocol):
     """The forge operations the gate uses. All raise :class:`~reviewgate.errors.ForgeError`."""
 
@@ -95,6 +119,11 @@ class Forge(Protocol):
     def issue_labels(self, number: int) -> list[tuple[int, str]]: ...
     def add_labels(self, number: int, names: list[str]) -> None: ...
     def remove_label(self, number: int, label: tuple[int, str]) -> None: ...
+    def read_file(self, path: str, ref: str) -> str | None: ...
+    def list_reviews(self, number: int) -> list[Review]: ...
+    def create_review(self, number: int, *, commit_id: str, body: str,
+                      comments: list[LineComment]) -> Review: ...
+    def retire_review(self, number: int, review: Review, note: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -338,6 +367,30 @@ class RestForge:
                 return "none"
             raise
         return (data or {}).get("permission") or "none"
+
+    def _read(self, path: str, **kwargs: Any) -> str | None:
+        """GET a file body as text; None on 404 or when it is not UTF-8 text (binary)."""
+        try:
+            response = self.http.request("GET", path, **kwargs)
+        except ForgeError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    @staticmethod
+    def _review(data: dict[str, Any]) -> Review:
+        return Review(id=need(data, "id", "review"), author=(data.get("user") or {}).get(
+            "login", ""), body=data.get("body") or "", commit_id=data.get("commit_id") or "",
+            state=data.get("state") or "", html_url=data.get("html_url") or "")
+
+    def list_reviews(self, number: int) -> list[Review]:
+        """Every review of the pull request, all pages (``GET /repos/{o}/{r}/pulls/{n}/reviews``
+        in the Forgejo, Gitea and GitHub APIs)."""
+        return [self._review(r) for r in self._pages(f"{self._r}/pulls/{number}/reviews")]
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -11,14 +11,22 @@ Facts from the Forgejo OpenAPI document (``forge-api/forgejo-openapi.v1.json``, 
 - ``POST /repos/{o}/{r}/statuses/{sha}`` takes ``state``; a status row reports it in ``status``;
 - labels are added by id (unknown names would be silently ignored, so names are resolved to ids,
   creating missing labels) and removed by numeric id only;
-- ``GET /repos/{o}/{r}/collaborators/{user}/permission`` gives ``permission``.
+- ``GET /repos/{o}/{r}/collaborators/{user}/permission`` gives ``permission``;
+- ``GET /repos/{o}/{r}/raw/{filepath}?ref=SHA`` returns a file's bytes at a commit;
+- ``POST /repos/{o}/{r}/pulls/{n}/reviews`` (``CreatePullReviewOptions``: ``body``, ``commit_id``,
+  ``event``, ``comments`` of ``path`` + ``new_position``/``old_position``) posts a review;
+  ``DELETE .../reviews/{id}`` deletes one (dismissal only applies to approvals and change
+  requests, and the gate's reviews are comment reviews).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from .base import Comment, ForgeHTTP, RestForge
+from urllib.parse import quote
+
+from ..errors import ForgeError
+from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
 
 __all__ = ["ForgejoForge", "GiteaForge"]
 
@@ -63,6 +71,30 @@ class ForgejoForge(RestForge):
         """The labels on the pull request as (id, name)."""
         return [(lab["id"], lab["name"])
                 for lab in self.http.json("GET", f"{self._r}/issues/{number}/labels") or []]
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """The text of ``path`` at commit ``ref`` (``GET .../raw/{filepath}?ref=``); None when
+        it does not exist there or is not UTF-8 text."""
+        return self._read(f"{self._r}/raw/{quote(path)}", params={"ref": ref})
+
+    def create_review(self, number: int, *, commit_id: str, body: str,
+                      comments: list[LineComment]) -> Review:
+        """Post one comment review (``event: COMMENT``, never an approval) with line comments;
+        sent once (a POST is not idempotent: the caller re-lists to see whether it landed)."""
+        payload = {"body": body, "commit_id": commit_id, "event": "COMMENT", "comments": [
+            {"path": c.path, "body": c.body,
+             **({"old_position": c.line, "new_position": 0} if c.old_side
+                else {"new_position": c.line, "old_position": 0})} for c in comments]}
+        data = self.http.json("POST", f"{self._r}/pulls/{number}/reviews", json=payload,
+                              retry=False)
+        if not isinstance(data, dict):
+            raise ForgeError(f"POST {self._r}/pulls/{number}/reviews: response is not a review")
+        return self._review(data)
+
+    def retire_review(self, number: int, review: Review, note: str) -> None:
+        """Remove an earlier round's review of the bot (``DELETE .../reviews/{id}``): its line
+        comments go with it; the decision comment keeps the round's findings."""
+        self.http.request("DELETE", f"{self._r}/pulls/{number}/reviews/{review.id}")
 
     def _resolve_labels(self, names: list[str]) -> list[int]:
         if self._label_ids is None:

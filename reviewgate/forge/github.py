@@ -9,7 +9,14 @@ Differences from Forgejo that matter here (GitHub REST API docs; DESIGN.md secti
 - four status states (``error``, ``failure``, ``pending``, ``success``); a status row reports its
   state in ``state``;
 - labels are added by name (GitHub creates missing ones) and removed by name;
-- an Actions ``GITHUB_TOKEN`` cannot read ``GET /user``: the bot is ``github-actions[bot]``.
+- an Actions ``GITHUB_TOKEN`` cannot read ``GET /user``: the bot is ``github-actions[bot]``;
+- a file at a commit: ``GET /repos/{o}/{r}/contents/{path}?ref=SHA`` with
+  ``Accept: application/vnd.github.raw+json`` returns the raw bytes;
+- a review: ``POST /repos/{o}/{r}/pulls/{n}/reviews`` with ``commit_id``, ``event: COMMENT`` and
+  ``comments`` of ``path`` + ``line`` + ``side`` (``RIGHT`` new, ``LEFT`` old); a submitted
+  review cannot be deleted and a comment review cannot be dismissed, so an earlier round's
+  review is retired by rewriting its body (``PUT .../reviews/{id}``) and deleting its line
+  comments (``DELETE /repos/{o}/{r}/pulls/comments/{id}``).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import ClassVar
 from urllib.parse import quote
 
 from ..errors import ForgeError
-from .base import Comment, ForgeHTTP, RestForge, need
+from .base import Comment, ForgeHTTP, LineComment, RestForge, Review, need
 
 __all__ = ["GitHubForge"]
 
@@ -85,6 +92,35 @@ class GitHubForge(RestForge):
         """The labels on the pull request as (id, name)."""
         return [(lab["id"], lab["name"])
                 for lab in self._pages(f"{self._r}/issues/{number}/labels")]
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """The text of ``path`` at commit ``ref``; None when missing there or not UTF-8."""
+        return self._read(f"{self._r}/contents/{quote(path)}", params={"ref": ref},
+                          headers={"Accept": "application/vnd.github.raw+json"})
+
+    def create_review(self, number: int, *, commit_id: str, body: str,
+                      comments: list[LineComment]) -> Review:
+        """Post one comment review (``event: COMMENT``) with line comments; sent once."""
+        payload = {"body": body, "commit_id": commit_id, "event": "COMMENT", "comments": [
+            {"path": c.path, "body": c.body, "line": c.line,
+             "side": "LEFT" if c.old_side else "RIGHT"} for c in comments]}
+        data = self.http.json("POST", f"{self._r}/pulls/{number}/reviews", json=payload,
+                              retry=False)
+        if not isinstance(data, dict):
+            raise ForgeError(f"POST {self._r}/pulls/{number}/reviews: response is not a review")
+        return self._review(data)
+
+    def retire_review(self, number: int, review: Review, note: str) -> None:
+        """Mark an earlier round's review outdated: its body becomes ``note`` and its line
+        comments are deleted (GitHub keeps submitted reviews)."""
+        for comment in self._pages(f"{self._r}/pulls/{number}/reviews/{review.id}/comments"):
+            try:
+                self.http.request("DELETE", f"{self._r}/pulls/comments/{comment['id']}")
+            except ForgeError as exc:
+                if exc.status_code != 404:
+                    raise
+        self.http.json("PUT", f"{self._r}/pulls/{number}/reviews/{review.id}",
+                       json={"body": note})
 
     def add_labels(self, number: int, names: list[str]) -> None:
         """Add labels by name (GitHub creates missing ones)."""

@@ -66,11 +66,14 @@ class AnthropicProvider(RemoteProvider):
         text = "".join(getattr(block, "text", "") for block in response.content
                        if getattr(block, "type", "") == "text")
         usage = response.usage
-        tokens_in = (usage.input_tokens or 0) + (getattr(usage, "cache_read_input_tokens", 0)
-                                                 or 0) if usage else 0
-        tokens_out = usage.output_tokens if usage else 0
+        read = (getattr(usage, "cache_read_input_tokens", 0) or 0) if usage else 0
+        written = (getattr(usage, "cache_creation_input_tokens", 0) or 0) if usage else 0
+        # input_tokens excludes the cache reads and writes (Anthropic "Prompt caching", "Tracking
+        # cache performance"): the prompt is all three
+        tokens = {"tokens_in": ((usage.input_tokens or 0) if usage else 0) + read + written,
+                  "tokens_out": (usage.output_tokens or 0) if usage else 0,
+                  "tokens_cached": read, "tokens_cache_write": written}
         if response.stop_reason == "refusal":
-            return Completion(text=text, finish="refusal", tokens_in=tokens_in,
-                              tokens_out=tokens_out, refusal=text or "refused")
+            return Completion(text=text, finish="refusal", refusal=text or "refused", **tokens)
         finish = "length" if response.stop_reason == "max_tokens" else "stop"
-        return Completion(text=text, finish=finish, tokens_in=tokens_in, tokens_out=tokens_out)
+        return Completion(text=text, finish=finish, **tokens)

@@ -28,7 +28,10 @@ class Completion:
 
     ``finish`` is ``length`` when the output was cut at the token limit (OpenAI
     ``finish_reason``, Anthropic ``stop_reason`` ``max_tokens``, Ollama ``done_reason``) and
-    ``refusal`` when the model declined.
+    ``refusal`` when the model declined. ``tokens_in`` counts every prompt token;
+    ``tokens_cached`` of them were cache reads and ``tokens_cache_write`` cache writes (Anthropic
+    ``cache_read_input_tokens`` / ``cache_creation_input_tokens``; OpenAI
+    ``usage.prompt_tokens_details.cached_tokens``), priced apart.
     """
 
     text: str
@@ -36,6 +39,8 @@ class Completion:
     tokens_in: int = 0
     tokens_out: int = 0
     refusal: str = ""
+    tokens_cached: int = 0
+    tokens_cache_write: int = 0
 
 
 class Provider(Protocol):

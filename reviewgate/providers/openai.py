@@ -81,20 +81,21 @@ class OpenAIProvider(RemoteProvider):
             raise ProviderHTTPError(exc.status_code, exc.response.text,
                                     parse_retry_after(exc.response.headers)) from None
         usage = response.usage
-        tokens_in = usage.prompt_tokens if usage else 0
-        tokens_out = usage.completion_tokens if usage else 0
+        details = getattr(usage, "prompt_tokens_details", None) if usage else None
+        # prompt_tokens includes the cached ones (OpenAI "Prompt caching": cached_tokens)
+        tokens = {"tokens_in": (usage.prompt_tokens or 0) if usage else 0,
+                  "tokens_out": (usage.completion_tokens or 0) if usage else 0,
+                  "tokens_cached": (getattr(details, "cached_tokens", 0) or 0) if details else 0}
         if not response.choices:
-            return Completion(text="", tokens_in=tokens_in, tokens_out=tokens_out)
+            return Completion(text="", **tokens)
         choice = response.choices[0]
         message = choice.message
         refusal = getattr(message, "refusal", None) or ""
         if refusal or choice.finish_reason == "content_filter":
             return Completion(text=message.content or refusal, finish="refusal",
-                              tokens_in=tokens_in, tokens_out=tokens_out,
-                              refusal=refusal or "content filter")
+                              refusal=refusal or "content filter", **tokens)
         finish = "length" if choice.finish_reason == "length" else "stop"
-        return Completion(text=message.content or "", finish=finish, tokens_in=tokens_in,
-                          tokens_out=tokens_out)
+        return Completion(text=message.content or "", finish=finish, **tokens)
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
