@@ -23,7 +23,11 @@ from .context import ContextPack, safe_path
 from .errors import ConfigError
 from .verdict import verdict_schema
 
-__all__ = ["Message", "Prompter", "shipped_dir"]
+__all__ = ["HAT_MARKER", "Message", "Prompter", "shipped_dir"]
+
+#: Where the hat-specific part of a review prompt begins (``review.j2``): everything before it
+#: is the same for every hat of a seat, the prefix a provider's prompt cache can reuse.
+HAT_MARKER = "\nYour hat for this ballot: "
 
 Message = dict[str, str]
 

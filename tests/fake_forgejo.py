@@ -4,8 +4,9 @@ official OpenAPI document (``tests/data/forge-api/forgejo-openapi.v1.json``).
 State: users and tokens, pull requests (diff, files, head SHA), issue comments (ascending by
 creation, all returned at once as the real endpoint does), commit statuses appended as rows,
 repository and issue labels, file trees per commit (``trees[sha][path]``, served by the raw
-endpoint) and pull request reviews with their line comments. Lists that page are capped at 50 items and send ``Link`` and
-``X-Total-Count``. ``violations`` collects every spec mismatch; tests assert it stays empty.
+endpoint) and pull request reviews with their line comments. Lists that page are capped at 50
+items and send ``Link`` and ``X-Total-Count``. ``violations`` collects every spec mismatch;
+tests assert it stays empty.
 """
 
 from __future__ import annotations

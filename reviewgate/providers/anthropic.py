@@ -3,7 +3,11 @@
 Request: ``output_config={"format": {"type": "json_schema", "schema": ...}}`` (Anthropic docs,
 "Structured outputs"; SDK type ``anthropic.types.OutputConfigParam``) and no ``temperature``
 (``messages.create`` of the 2.x SDK no longer accepts it). The system message goes in
-the top-level ``system`` field. ``stop_reason`` ``max_tokens`` means the output was cut;
+the top-level ``system`` field. The user message is sent as two text blocks split where the hat's
+part begins, the first marked ``cache_control: {"type": "ephemeral"}`` (Anthropic docs, "Prompt
+caching"): the system text, pull request, norms, diff and context are one cacheable prefix that
+the other hat and a re-run read at the cache price (prompts under the model's minimum are simply
+not cached). ``stop_reason`` ``max_tokens`` means the output was cut;
 ``refusal`` means the model declined. The SDK runs on httpx2; its retries are off.
 """
 
@@ -15,6 +19,7 @@ import anthropic
 
 from ..config import SeatConfig
 from ..errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from ..prompts import HAT_MARKER
 from .base import Completion, RemoteProvider, parse_retry_after, resolve_key
 
 __all__ = ["AnthropicProvider"]
@@ -45,7 +50,13 @@ class AnthropicProvider(RemoteProvider):
                        timeout_s: float, hat: str = "") -> Completion:
         """One message; maps SDK errors to :mod:`reviewgate.errors` (see base)."""
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        chat = [m for m in messages if m["role"] != "system"]
+        chat: list[dict[str, Any]] = [m for m in messages if m["role"] != "system"]
+        if chat and chat[-1]["role"] == "user" and HAT_MARKER in chat[-1]["content"]:
+            text = chat[-1]["content"]
+            cut = text.index(HAT_MARKER)
+            chat[-1] = {"role": "user", "content": [
+                {"type": "text", "text": text[:cut], "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": text[cut:]}]}
         kwargs: dict[str, Any] = {
             "model": self.seat.model, "max_tokens": self.seat.max_output_tokens,
             "messages": chat, "timeout": timeout_s,
