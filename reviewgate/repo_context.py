@@ -9,6 +9,7 @@ checkout of the pull request) and ``--git`` mode (``git show REF:PATH``). Norms 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +20,8 @@ from .excerpts import priority
 
 __all__ = ["FileReader", "RepoContext", "apply_ignore", "gather", "path_instructions"]
 
+#: Files read at once (each read is one forge request or one ``git cat-file``).
+READERS = 8
 #: ``reader(path, ref)``: the file's text at commit ``ref``, or None when it does not exist
 #: there (or is binary or too large). Errors other than "not found" raise.
 FileReader = Callable[[str, str], "str | None"]
@@ -67,8 +70,9 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
 
     Files are read in packing priority (source, tests, docs, the rest), at most
     ``config.context.max_files``; lockfiles/generated files (``exclude``), deleted and binary
-    files are never read. A reader error on one file skips that file (recorded in
-    ``unread``); norms that cannot be read are skipped the same way.
+    files are never read. Up to :data:`READERS` files are read at once. A reader error on one
+    file skips that file (recorded in ``unread``); norms that cannot be read are skipped the
+    same way.
     """
     out = RepoContext()
     if reader is None or not config.context.enabled:
@@ -93,16 +97,23 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
     wanted = sorted((f for f in change.files if f.status not in ("deleted", "binary")
                      and f.hunks and not matches(f.path, exclude)),
                     key=lambda f: priority(f.path))
-    for n, f in enumerate(wanted):
-        if n >= ctx.max_files:
-            out.unread[f.path] = f"over context.max_files ({ctx.max_files})"
-            continue
+    for f in wanted[ctx.max_files:]:
+        out.unread[f.path] = f"over context.max_files ({ctx.max_files})"
+    head = change.head_sha
+
+    def read(path: str) -> str | BaseException | None:
         try:
-            text = reader(f.path, change.head_sha)
+            return reader(path, head)
         except Exception as exc:  # noqa: BLE001 - one unreadable file never fails a review
-            out.unread[f.path] = f"read failed: {type(exc).__name__}"
-            continue
-        if text is None:
+            return exc
+
+    chosen = wanted[:ctx.max_files]
+    with ThreadPoolExecutor(max_workers=READERS) as pool:  # reads are I/O: forge or git
+        texts = list(pool.map(read, [f.path for f in chosen]))
+    for f, text in zip(chosen, texts, strict=True):
+        if isinstance(text, BaseException):
+            out.unread[f.path] = f"read failed: {type(text).__name__}"
+        elif text is None:
             out.unread[f.path] = "not found at the head SHA"
         elif len(text.encode("utf-8", "replace")) > ctx.max_file_bytes or "\x00" in text:
             out.unread[f.path] = "binary or over context.max_file_bytes"

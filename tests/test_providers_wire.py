@@ -104,6 +104,9 @@ def test_success_sends_structured_output_request(loopback, wire):
         assert sent["options"]["num_ctx"] == 4096 and sent["options"]["num_predict"] == 512
         assert sent["stream"] is False
     user = [m for m in sent["messages"] if m["role"] == "user"][0]["content"]
+    if wire == "anthropic":  # two text blocks: the cacheable shared prefix, then the hat
+        assert [b["type"] for b in user] == ["text", "text"]
+        user = "".join(b["text"] for b in user)
     assert "UNTRUSTED-feedface BEGIN unified diff" in user
 
 
