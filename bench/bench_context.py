@@ -14,8 +14,8 @@ estimates the packer uses (3.5 characters per token).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewgate.changeset import ChangeSet, parse_unified_diff  # noqa: E402
+from reviewgate.cli import git_reader  # noqa: E402
 from reviewgate.config import Config  # noqa: E402
 from reviewgate.context import estimate_tokens  # noqa: E402
 from reviewgate.gate import build_packs, prepare  # noqa: E402
@@ -38,19 +39,6 @@ SEATS_AFTER = [{"name": "claude", "provider": "anthropic", "model": "claude-sonn
                {"name": "gpt", "provider": "openai", "model": "gpt-5"},
                {"name": "glm", "provider": "ollama", "model": "glm-4.6:cloud",
                 "base_url": "https://ollama.com", "context_window": 128000}]
-
-
-def reader_for(repo: str):
-    def read(path: str, ref: str) -> str | None:
-        out = subprocess.run(["git", "--git-dir", repo, "cat-file", "blob", f"{ref}:{path}"],
-                             capture_output=True, check=False)
-        if out.returncode != 0:
-            return None
-        try:
-            return out.stdout.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return read
 
 
 def prompt_tokens(pack, prompter: Prompter) -> int:
@@ -83,7 +71,8 @@ def main() -> None:
         _, after_profile = after_cfg.profile("p")
         before = build_packs(before_profile, change, prompter, config=before_cfg)["claude"]
         started = time.perf_counter()
-        clean, ignored, found, _ = prepare(change, after_cfg, after_profile, reader_for(repo))
+        clean, ignored, found, _ = prepare(change, after_cfg, after_profile,
+                                          functools.partial(git_reader, git_dir=repo))
         packs = build_packs(after_profile, clean, prompter, config=after_cfg, repo=found,
                             ignored=ignored)
         ms = (time.perf_counter() - started) * 1000

@@ -51,12 +51,14 @@ def _git(*args: str) -> str:
     return out.stdout
 
 
-def git_reader(path: str, ref: str) -> str | None:
-    """The text of ``path`` at commit ``ref`` in the working directory's repository
-    (``git cat-file blob REF:PATH``); None when it does not exist there or is not UTF-8."""
+def git_reader(path: str, ref: str, git_dir: str | None = None) -> str | None:
+    """The text of ``path`` at commit ``ref`` (``git cat-file blob REF:PATH``) in the working
+    directory's repository, or in ``git_dir``; None when it does not exist there or is not
+    UTF-8."""
+    where = ["--git-dir", git_dir] if git_dir else []
     try:
-        out = subprocess.run(["git", "cat-file", "blob", f"{ref}:{path}"], capture_output=True,
-                             check=False, timeout=30)
+        out = subprocess.run(["git", *where, "cat-file", "blob", f"{ref}:{path}"],
+                             capture_output=True, check=False, timeout=30)
     except (FileNotFoundError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 from conftest import DATA
-from fake_forgejo import FakeForgejo, FakePR
 from fake_github import FakeGitHub
+from test_canary import HEAD, canary
+from test_canary import forgejo  # noqa: F401 - the base fixture, extended below
 from test_cli import serve, write_config
 
 from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
-HEAD = "a" * 40
 NEW_HEAD = "c" * 40
 PATH = "src/requests/adapters.py"
 # line 298 is on the new side of the last hunk (+295,26); line 10 is on no hunk
@@ -36,37 +36,25 @@ def _answers(*risks_by_seat):
 
 
 @pytest.fixture
-def forgejo(monkeypatch):
-    fake = FakeForgejo()
-    diff = (DATA / "requests-6667-ssl-context" / "diff.patch").read_text()
-    fake.add_pr(FakePR(number=7, title="t", body="b", diff=diff, head_sha=HEAD,
-                       files=[{"filename": PATH, "status": "modified", "additions": 28,
-                               "deletions": 18, "changes": 46}]))
+def fake(forgejo):  # noqa: F811 - pytest passes test_canary's fixture
+    """test_canary's fake Forgejo (pull request #7, psf/requests#6667) with the head file."""
     text = (DATA / "requests-6667-ssl-context" / "head" / "adapters.py").read_text()
-    fake.trees[HEAD] = fake.trees[NEW_HEAD] = {PATH: text}
-    monkeypatch.setenv("REVIEWGATE_FORGE_TOKEN", "bot-token")
-    yield fake
-    fake.close()
-    assert fake.violations == []
-
-
-def canary(fake, config, *extra):
-    return main(["canary", "--forge", "forgejo", "--url", fake.url, "--repo", "owner/repo",
-                 "--pr", "7", "--config", config, *extra])
+    forgejo.trees[HEAD] = forgejo.trees[NEW_HEAD] = {PATH: text}
+    return forgejo
 
 
 def decision_body(fake):
     return next(c["body"] for c in fake.pr_comments(7) if "reviewgate:decision" in c["body"])
 
 
-def test_findings_on_diff_lines_become_one_comment_review(forgejo, loopback, tmp_path):
+def test_findings_on_diff_lines_become_one_comment_review(fake, loopback, tmp_path):
     """A corroborated finding on a diff line is one line comment (new_position) with both
     raisers; a finding off the diff stays in the decision comment, marked so; a re-run leaves
     exactly one review of the bot."""
     config = write_config(tmp_path, loopback.url)
     serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
-    assert canary(forgejo, config) == 0
-    reviews = forgejo.pr_reviews(7)
+    assert canary(fake, config) == 0
+    reviews = fake.pr_reviews(7)
     assert len(reviews) == 1
     review = reviews[0]
     assert review["state"] == "COMMENT" and review["commit_id"] == HEAD
@@ -77,45 +65,45 @@ def test_findings_on_diff_lines_become_one_comment_review(forgejo, loopback, tmp
     assert "**`high`**" in comment["body"] and "corroborated by 2 seats" in comment["body"]
     assert "tech-a" in comment["body"] and "tech-b" in comment["body"]
     assert "*Recommendation:* Load the default bundle" in comment["body"]
-    body = decision_body(forgejo)
+    body = decision_body(fake)
     assert "CA bundle" in body and "· 💬 line comment" in body
     assert "**Module docstring typo** (`src/requests/adapters.py:10`)" in body
     assert "· not on a diff line" in body
-    assert canary(forgejo, config, "--force") == 0
-    reviews = forgejo.pr_reviews(7)
+    assert canary(fake, config, "--force") == 0
+    reviews = fake.pr_reviews(7)
     assert len(reviews) == 1 and reviews[0]["id"] != review["id"]
 
 
-def test_a_push_shows_resolved_new_and_still_open(forgejo, loopback, tmp_path):
+def test_a_push_shows_resolved_new_and_still_open(fake, loopback, tmp_path):
     """On a new head the decision comment compares with the previous round."""
     config = write_config(tmp_path, loopback.url)
     serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
-    assert canary(forgejo, config) == 0
-    forgejo.prs[7].move_head(NEW_HEAD)
+    assert canary(fake, config) == 0
+    fake.prs[7].move_head(NEW_HEAD)
     serve(loopback, _answers([MEDIUM], [], [LOW]))
     # the fake's diff did not change, so the verdict cache would answer: ask the models again
-    assert canary(forgejo, config, "--force") == 0
-    body = decision_body(forgejo)
+    assert canary(fake, config, "--force") == 0
+    body = decision_body(fake)
     section = body[body.index("### Since the previous round (`aaaaaaaaaaaa`)"):]
     section = section[:section.index("###", 5)]
     assert "| resolved | 1<br>`high` verify=True no longer loads the CA bundle |" in section
     assert "| new | 1<br>`medium` Proxy manager ignores the shared SSL context |" in section
     assert "| still open | 1<br>`low` Module docstring typo |" in section
     assert "Tallies then: Tech: 3/3 OK · Product: 3/3 OK · now:" in section
-    reviews = forgejo.pr_reviews(7)
+    reviews = fake.pr_reviews(7)
     assert len(reviews) == 1 and reviews[0]["commit_id"] == NEW_HEAD
 
 
-def test_inline_off_and_single_comment(forgejo, loopback, tmp_path):
+def test_inline_off_and_single_comment(fake, loopback, tmp_path):
     """``inline = false`` posts no review; ``comments = "single"`` posts only the decision
     comment, each seat's section collapsed in it."""
     config = write_config(tmp_path, loopback.url)
     with open(config, "a") as fh:
         fh.write('[gate]\ncomments = "single"\ninline = false\n')
     serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
-    assert canary(forgejo, config) == 0
-    assert forgejo.pr_reviews(7) == []
-    ours = [c for c in forgejo.pr_comments(7) if c["user"] == "reviewbot"]
+    assert canary(fake, config) == 0
+    assert fake.pr_reviews(7) == []
+    ours = [c for c in fake.pr_comments(7) if c["user"] == "reviewbot"]
     assert len(ours) == 1 and "reviewgate:seat:" not in ours[0]["body"]
     body = ours[0]["body"]
     assert all(f"<details><summary>Seat <code>{s}</code></summary>" in body for s in "abc")

@@ -25,7 +25,6 @@ from typing import ClassVar
 
 from urllib.parse import quote
 
-from ..errors import ForgeError
 from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
 
 __all__ = ["ForgejoForge", "GiteaForge"]
@@ -85,11 +84,7 @@ class ForgejoForge(RestForge):
             {"path": c.path, "body": c.body,
              **({"old_position": c.line, "new_position": 0} if c.old_side
                 else {"new_position": c.line, "old_position": 0})} for c in comments]}
-        data = self.http.json("POST", f"{self._r}/pulls/{number}/reviews", json=payload,
-                              retry=False)
-        if not isinstance(data, dict):
-            raise ForgeError(f"POST {self._r}/pulls/{number}/reviews: response is not a review")
-        return self._review(data)
+        return self._create_review(number, payload)
 
     def retire_review(self, number: int, review: Review, note: str) -> None:
         """Remove an earlier round's review of the bot (``DELETE .../reviews/{id}``): its line

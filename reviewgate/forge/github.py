@@ -104,11 +104,7 @@ class GitHubForge(RestForge):
         payload = {"body": body, "commit_id": commit_id, "event": "COMMENT", "comments": [
             {"path": c.path, "body": c.body, "line": c.line,
              "side": "LEFT" if c.old_side else "RIGHT"} for c in comments]}
-        data = self.http.json("POST", f"{self._r}/pulls/{number}/reviews", json=payload,
-                              retry=False)
-        if not isinstance(data, dict):
-            raise ForgeError(f"POST {self._r}/pulls/{number}/reviews: response is not a review")
-        return self._review(data)
+        return self._create_review(number, payload)
 
     def retire_review(self, number: int, review: Review, note: str) -> None:
         """Mark an earlier round's review outdated: its body becomes ``note`` and its line
