@@ -130,7 +130,8 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
                   norms: str = "", sources: dict[str, str] | None = None, around: int = 20,
                   whole_files: bool = True, context_max_tokens: int | None = None,
                   instructions: list[PathInstructionShown] | None = None,
-                  ignored: list[str] | None = None) -> ContextPack:
+                  ignored: list[str] | None = None,
+                  unread: list[str] | None = None) -> ContextPack:
     """Build the context pack for ``change`` with at most ``budget_tokens`` of diff and
     repository context.
 
@@ -145,6 +146,8 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         context_max_tokens: at most this many tokens of context, whatever the budget left.
         instructions: the path instructions that apply, passed through.
         ignored: files left out by the ``ignore`` globs, passed through for the listing.
+        unread: changed files whose text could not be read: listed with the files whose
+            context did not fit (unless their diff was left out anyway).
     """
     total_chars = int(budget_tokens * CHARS_PER_TOKEN)
     listed, list_chars = _listed(change.files, int(total_chars * FILE_LIST_SHARE))
@@ -185,7 +188,7 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         omitted_shown=[safe_path(p) for p in omitted[:shown]],
         cut_shown=[safe_path(p) for p in cut[:shown]], context=context.text,
         context_files=context.files, whole_files=context.whole,
-        context_left_out=context.left_out,
+        context_left_out=context.left_out + [p for p in unread or [] if p not in omitted],
         context_tokens=estimate_tokens(context.text) if context.text else 0,
         instructions=instructions or [], sections=description_sections(body),
         ignored=ignored or [])

@@ -78,7 +78,7 @@ def build_packs(profile: Profile, change: ChangeSet, prompter: Prompter, *, conf
         budget = seat_budget(seat, overhead)
         if budget not in by_budget:
             by_budget[budget] = build_context(
-                change, budget_tokens=budget, sources=repo.sources,
+                change, budget_tokens=budget, sources=repo.sources, unread=list(repo.unread),
                 context_max_tokens=config.context.max_tokens, **extras)
         packs[seat.name] = by_budget[budget]
     return packs

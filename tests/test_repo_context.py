@@ -229,6 +229,7 @@ def test_git_mode_sends_context_and_base_norms(git_repo, tmp_path, loopback):
     assert "var a = 2" not in prompt
     record = json.loads(out.read_text())["input"]
     assert record["norms_files"] == [".reviewgate/norms.md", "CONTRIBUTING.md"]
+    assert record["unread"] == {}
     assert record["ignored"] == ["vendor/lib.js"]
     assert record["packs"]["a"]["context_files"] == ["store.py", ".reviewgate/norms.md"]
 
@@ -297,3 +298,18 @@ def test_config_keys_load(tmp_path):
     assert config.context.around == 5 and not config.context.whole_files
     assert config.gate.comments == "single" and not config.gate.inline
     assert config.path_instructions[0].path == "src/**" and config.ignore == ["dist/**"]
+
+
+def test_files_not_read_are_listed_to_reviewers(git_repo, tmp_path, loopback):
+    """Files over ``context.max_files`` are not read, and the reviewers are told."""
+    config = write_config(tmp_path, loopback.url)
+    with open(config, "a") as fh:
+        fh.write("[context]\nmax_files = 0\n")
+    serve(loopback, {})
+    out = tmp_path / "d.json"
+    assert main(["review", "--git", "HEAD~1..HEAD", "--config", config, "--out", str(out)]) == 0
+    prompt = loopback.seen[0].body["messages"][1]["content"]
+    assert "No context was shown for (2): store.py, .reviewgate/norms.md." in prompt
+    assert "BEGIN repository context" not in prompt
+    unread = json.loads(out.read_text())["input"]["unread"]
+    assert unread["store.py"] == "over context.max_files (0)"
