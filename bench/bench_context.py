@@ -5,7 +5,7 @@
 ``--repo`` is a clone (bare or not) of https://github.com/psf/requests holding the pull
 requests' base and head commits; files are read from it with ``git cat-file`` exactly as
 ``--git`` mode does. Before: every seat at the old default window (32,768 tokens), one shared
-pack, the diff alone. After: the shipped three-seat profile (claude-sonnet-4-5 and gpt-5 from
+pack, the diff alone. After: the shipped three-seat profile (claude-sonnet-5-5 and gpt-5 from
 the built-in model table, glm-4.6:cloud at 128,000 tokens), one pack per seat, the enclosing
 functions or whole files at the head SHA and the norms at the base SHA. Token counts are the
 estimates the packer uses (3.5 characters per token).
@@ -35,7 +35,7 @@ from reviewgate.prompts import Prompter  # noqa: E402
 
 SEATS_BEFORE = [{"name": n, "provider": "openai-compatible", "model": "m",
                  "context_window": 32768} for n in ("claude", "gpt", "glm")]
-SEATS_AFTER = [{"name": "claude", "provider": "anthropic", "model": "claude-sonnet-4-5"},
+SEATS_AFTER = [{"name": "claude", "provider": "anthropic", "model": "claude-sonnet-5-5"},
                {"name": "gpt", "provider": "openai", "model": "gpt-5"},
                {"name": "glm", "provider": "ollama", "model": "glm-4.6:cloud",
                 "base_url": "https://ollama.com", "context_window": 128000}]

@@ -73,8 +73,8 @@ class SeatConfig(_Strict):
     ``context_window``, ``max_output_tokens`` (tokens) and the ``price_*_per_mtok`` keys (USD
     per million tokens: input, output, cache read, cache write) left unset come from the
     built-in model table (:mod:`reviewgate.models`), else from defaults (32,768-token window,
-    2,048 output tokens, price 0); :meth:`origin` says which. The output allowance is capped at
-    the model's published limit.
+    2,048 output tokens, price 0); :meth:`origin` says which. From the table, the output
+    allowance is 2,048 tokens (16,000 for reasoning models), capped at the model's limit.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -102,8 +102,7 @@ class SeatConfig(_Strict):
         table = f"built-in table ({found[0]})" if found else ""
         wanted = {
             "context_window": (info.context_window if info else DEFAULT_CONTEXT_WINDOW),
-            "max_output_tokens": (min(DEFAULT_MAX_OUTPUT, info.max_output) if info
-                                  else DEFAULT_MAX_OUTPUT),
+            "max_output_tokens": info.default_output if info else DEFAULT_MAX_OUTPUT,
             "price_in_per_mtok": info.price_in if info else 0.0,
             "price_out_per_mtok": info.price_out if info else 0.0,
             "price_cached_per_mtok": info.price_cached if info else None,

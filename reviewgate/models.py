@@ -10,6 +10,9 @@ came from. Figures were read on 2026-11-24 from the providers' pages:
 - OpenAI: https://platform.openai.com/docs/pricing and each model's page (cached input is
   what ``usage.prompt_tokens_details.cached_tokens`` counts).
 
+The Anthropic SDK lists ``claude-sonnet-4-5`` as reaching end-of-life on 2026-11-30
+(``anthropic/_data/deprecated_models.py``); it stays in the table for existing configurations.
+
 Units: tokens; USD per million tokens. Prices change: a seat's own ``price_*`` keys win.
 Pure data and lookups; no network imports.
 """
@@ -19,13 +22,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_OUTPUT", "KNOWN_MODELS", "ModelInfo",
-           "lookup"]
+__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_OUTPUT", "DEFAULT_MAX_OUTPUT_REASONING",
+           "KNOWN_MODELS", "ModelInfo", "lookup"]
 
 #: Context window assumed for a model the table does not know (tokens).
 DEFAULT_CONTEXT_WINDOW = 32_768
 #: Output allowance of a ballot when the seat sets none (tokens; capped at the model's limit).
 DEFAULT_MAX_OUTPUT = 2_048
+#: The same for a reasoning model: its hidden reasoning counts against the output limit
+#: (OpenAI ``max_completion_tokens``; Anthropic ``max_tokens`` with adaptive thinking on by
+#: default from Claude Sonnet/Opus 5), so 2,048 tokens could end before the answer starts.
+DEFAULT_MAX_OUTPUT_REASONING = 16_000
 
 
 @dataclass(frozen=True)
@@ -44,31 +51,39 @@ class ModelInfo:
     price_out: float
     price_cached: float
     price_cache_write: float = 0.0
+    reasoning: bool = False
+
+    @property
+    def default_output(self) -> int:
+        """The output allowance (tokens) a seat gets when it sets none."""
+        wanted = DEFAULT_MAX_OUTPUT_REASONING if self.reasoning else DEFAULT_MAX_OUTPUT
+        return min(wanted, self.max_output)
 
 
-def _anthropic(window: int, out: int, price_in: float, price_out: float) -> ModelInfo:
+def _anthropic(window: int, out: int, price_in: float, price_out: float, *,
+               reasoning: bool = False) -> ModelInfo:
     return ModelInfo("anthropic", window, out, price_in, price_out,
-                     round(price_in * 0.1, 4), round(price_in * 1.25, 4))
+                     round(price_in * 0.1, 4), round(price_in * 1.25, 4), reasoning)
 
 
 def _openai(window: int, out: int, price_in: float, price_out: float,
-            cached: float) -> ModelInfo:
-    return ModelInfo("openai", window, out, price_in, price_out, cached)
+            cached: float, *, reasoning: bool = False) -> ModelInfo:
+    return ModelInfo("openai", window, out, price_in, price_out, cached, reasoning=reasoning)
 
 
 #: Model id (without a date suffix) -> what the providers publish for it.
 KNOWN_MODELS: dict[str, ModelInfo] = {
-    "claude-opus-5-5": _anthropic(1_000_000, 128_000, 4.0, 20.0),
-    "claude-sonnet-5-5": _anthropic(1_000_000, 128_000, 2.0, 10.0),
-    "claude-opus-5": _anthropic(1_000_000, 128_000, 5.0, 25.0),
-    "claude-sonnet-5": _anthropic(1_000_000, 128_000, 2.0, 10.0),
+    "claude-opus-5-5": _anthropic(1_000_000, 128_000, 4.0, 20.0, reasoning=True),
+    "claude-sonnet-5-5": _anthropic(1_000_000, 128_000, 2.0, 10.0, reasoning=True),
+    "claude-opus-5": _anthropic(1_000_000, 128_000, 5.0, 25.0, reasoning=True),
+    "claude-sonnet-5": _anthropic(1_000_000, 128_000, 2.0, 10.0, reasoning=True),
     "claude-opus-4-5": _anthropic(200_000, 64_000, 5.0, 25.0),
     "claude-sonnet-4-5": _anthropic(200_000, 64_000, 3.0, 15.0),
     "claude-haiku-4-5": _anthropic(200_000, 64_000, 1.0, 5.0),
     "claude-sonnet-4": _anthropic(200_000, 64_000, 3.0, 15.0),
-    "gpt-5": _openai(400_000, 128_000, 1.25, 10.0, 0.125),
-    "gpt-5-mini": _openai(400_000, 128_000, 0.25, 2.0, 0.025),
-    "gpt-5-nano": _openai(400_000, 128_000, 0.05, 0.40, 0.005),
+    "gpt-5": _openai(400_000, 128_000, 1.25, 10.0, 0.125, reasoning=True),
+    "gpt-5-mini": _openai(400_000, 128_000, 0.25, 2.0, 0.025, reasoning=True),
+    "gpt-5-nano": _openai(400_000, 128_000, 0.05, 0.40, 0.005, reasoning=True),
     "gpt-4.1": _openai(1_047_576, 32_768, 2.0, 8.0, 0.50),
     "gpt-4.1-mini": _openai(1_047_576, 32_768, 0.40, 1.60, 0.10),
     "gpt-4o": _openai(128_000, 16_384, 2.50, 10.0, 1.25),

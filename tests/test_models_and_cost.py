@@ -30,6 +30,9 @@ def test_seat_values_come_from_the_seat_then_the_table_then_defaults():
     assert (known.price_in_per_mtok, known.price_out_per_mtok, known.price_cached_per_mtok,
             known.price_cache_write_per_mtok) == (3.0, 15.0, 0.3, 3.75)
     assert known.origin("max_output_tokens") == "seat"
+    # reasoning models think inside the output limit: a larger default allowance
+    assert SeatConfig(name="g", provider="openai", model="gpt-5").max_output_tokens == 16_000
+    assert SeatConfig(name="o", provider="openai", model="gpt-4o").max_output_tokens == 2_048
     assert known.origin("context_window") == "built-in table (claude-sonnet-4-5)"
     unknown = SeatConfig(name="u", provider="ollama", model="qwen3:8b", price_in_per_mtok=1.0)
     assert (unknown.context_window, unknown.max_output_tokens) == (32_768, 2_048)
