@@ -92,8 +92,9 @@ def read_rounds(body: str) -> list[Round]:
 
 
 def _rounds_marker(rounds: list[Round]) -> str:
+    """The hidden round history; redacted like every posted text (findings are model text)."""
     data = json.dumps([r.__dict__ for r in rounds], separators=(",", ":")).replace(">", "\\u003e")
-    return f"<!-- reviewgate:rounds {data} -->"
+    return posted(f"<!-- reviewgate:rounds {data} -->")
 
 
 def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
