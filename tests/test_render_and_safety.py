@@ -66,7 +66,9 @@ def test_redact_hides_env_secrets(monkeypatch):
 @pytest.mark.parametrize("module", ["decision.py", "verdict.py", "changeset.py", "config.py",
                                     "errors.py", "context.py", "render.py", "record.py",
                                     "prompts.py", "consolidate.py", "scoring.py",
-                                    "dataset.py", "shadow.py", "redaction.py"])
+                                    "dataset.py", "shadow.py", "redaction.py", "models.py",
+                                    "excerpts.py", "repo_context.py", "inline.py",
+                                    "rounds.py"])
 def test_core_imports_no_network_library(module):
     """The decision logic, the verdict model and the other core modules import no network
     library and no adapter (DESIGN.md section 3)."""
@@ -90,3 +92,12 @@ def test_public_api_is_curated():
     assert reviewgate.__all__ == sorted(reviewgate.__all__)
     for name in reviewgate.__all__:
         assert hasattr(reviewgate, name)
+
+
+def test_empty_opportunities_and_split_parts_are_not_listed():
+    """A tiny model's blank list items never become empty bullets or "; ; ."."""
+    answer = verdict_json(split=True).replace('"opportunities": []', '"opportunities": ["", " "]')
+    answer = answer.replace('["part one", "part two"]', '["", "  "]')
+    body = render_seat(record_with({"a-tech": [answer]}), "a")
+    assert "Opportunities" not in body and "\n- \n" not in body
+    assert "Suggests a split." in body and "; ;" not in body
