@@ -66,7 +66,7 @@ def test_findings_on_diff_lines_become_one_comment_review(fake, loopback, tmp_pa
     assert "tech-a" in comment["body"] and "tech-b" in comment["body"]
     assert "*Recommendation:* Load the default bundle" in comment["body"]
     body = decision_body(fake)
-    assert "CA bundle" in body and "· 💬 line comment" in body
+    assert "CA bundle" in body and "· 💬 on a diff line" in body
     assert "**Module docstring typo** (`src/requests/adapters.py:10`)" in body
     assert "· not on a diff line" in body
     assert canary(fake, config, "--force") == 0
@@ -107,7 +107,7 @@ def test_inline_off_and_single_comment(fake, loopback, tmp_path):
     assert len(ours) == 1 and "reviewgate:seat:" not in ours[0]["body"]
     body = ours[0]["body"]
     assert all(f"<details><summary>Seat <code>{s}</code></summary>" in body for s in "abc")
-    assert "line comment" not in body and "not on a diff line" not in body
+    assert "on a diff line" not in body
 
 
 def test_github_review_uses_line_and_side_and_retires_the_old_one(loopback, tmp_path,
@@ -135,3 +135,17 @@ def test_github_review_uses_line_and_side_and_retires_the_old_one(loopback, tmp_
     finally:
         fake.close()
     assert fake.problems == []
+
+
+def test_a_refused_review_leaves_the_gate_and_comments_intact(fake, loopback, tmp_path, capsys):
+    """The forge refuses the review (422): the decision comment and the status are still
+    posted, the run says why the line comments are missing, and no review is left behind."""
+    fake.prs[7].files = [{"filename": "src/other.py", "status": "modified", "additions": 1,
+                          "deletions": 0, "changes": 1}]  # the fake now rejects PATH's lines
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
+    assert canary(fake, config) == 0
+    assert [r["status"] for r in fake.status_rows(HEAD)] == ["pending", "success"]
+    assert "· 💬 on a diff line" in decision_body(fake)
+    assert fake.pr_reviews(7) == []
+    assert "line comments not updated" in capsys.readouterr().err
