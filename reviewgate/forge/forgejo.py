@@ -15,8 +15,10 @@ Facts from the Forgejo OpenAPI document (``forge-api/forgejo-openapi.v1.json``, 
 - ``GET /repos/{o}/{r}/raw/{filepath}?ref=SHA`` returns a file's bytes at a commit;
 - ``POST /repos/{o}/{r}/pulls/{n}/reviews`` (``CreatePullReviewOptions``: ``body``, ``commit_id``,
   ``event``, ``comments`` of ``path`` + ``new_position``/``old_position``) posts a review;
-  ``DELETE .../reviews/{id}`` deletes one (dismissal only applies to approvals and change
-  requests, and the gate's reviews are comment reviews).
+  ``DELETE .../reviews/{id}`` deletes one. Dismissal only applies to approvals and change
+  requests (``routers/api/v1/repo/pull_review.go``, ``dismissReview``: 403 "not need to
+  dismiss this review because it's type is not Approve or change request"), and the gate's
+  reviews are comment reviews.
 """
 
 from __future__ import annotations
