@@ -120,18 +120,6 @@ class Forge(Protocol):
     def add_labels(self, number: int, names: list[str]) -> None: ...
     def remove_label(self, number: int, label: tuple[int, str]) -> None: ...
     def read_file(self, path: str, ref: str) -> str | None: ...
-    def _create_review(self, number: int, payload: dict[str, Any]) -> Review:
-        """POST a review once (not idempotent: the caller re-lists to see whether it landed).
-
-        Raises:
-            ForgeError: the forge refused it, or the reply is not a review object.
-        """
-        path = f"{self._r}/pulls/{number}/reviews"
-        data = self.http.json("POST", path, json=payload, retry=False)
-        if not isinstance(data, dict):
-            raise ForgeError(f"POST {path}: response is not a review")
-        return self._review(data)
-
     def list_reviews(self, number: int) -> list[Review]: ...
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review: ...
