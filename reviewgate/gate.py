@@ -30,8 +30,8 @@ from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from .repo_context import FileReader, RepoContext, apply_ignore, gather, path_instructions
 from .review import Progress, ballot_cost, run_review
 
-__all__ = ["Estimate", "diff_budget", "estimate_review", "redact_change", "replay_record",
-           "review_change"]
+__all__ = ["Estimate", "build_packs", "estimate_review", "prepare", "redact_change",
+           "replay_record", "review_change", "seat_budget"]
 
 #: Share of the computed diff budget actually used, against tokenizer estimate error.
 BUDGET_SAFETY = 0.85
@@ -49,14 +49,6 @@ def seat_budget(seat: SeatConfig, overhead: int) -> int:
     256."""
     room = (seat.context_window or 0) - (seat.max_output_tokens or 0)
     return max(256, int((room - overhead) * BUDGET_SAFETY))
-
-
-def diff_budget(profile: Profile, change: ChangeSet, prompter: Prompter) -> int:
-    """The smallest seat's budget (:func:`seat_budget`) for ``change`` with no repository
-    context, in tokens."""
-    bare = build_context(change, budget_tokens=0, exclude=[])
-    overhead = _overhead(profile, bare, prompter)
-    return min(seat_budget(seat, overhead) for seat in profile.seats)
 
 
 def build_packs(profile: Profile, change: ChangeSet, prompter: Prompter, *, config: Config,
@@ -285,7 +277,7 @@ def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
     """A copy of ``change`` with secrets redacted in its title, description, diff and files:
     secret-looking strings (:func:`reviewgate.redaction.redact_secrets`) and the values of the
     environment's secret variables (:func:`reviewgate.errors.redact`); and how many there were."""
-    clean = _clean
+    clean = _clean  # the files' texts below are cleaned the same way
     title, n_title = clean(change.title)
     body, n_body = clean(change.body)
     diff, n_diff = clean(change.diff)
