@@ -56,6 +56,9 @@ def test_demo_profile_never_posts_success(forgejo, loopback, tmp_path, capsys): 
 def test_sigterm_during_review_posts_error(forgejo, loopback, tmp_path):  # noqa: F811
     """A cancelled job (SIGTERM while the models think) sets error with the reason, not pending."""
     config = write_config(tmp_path, loopback.url)
+    # the seats' own timeout is longer than the answers' delay: only the signal can end the run,
+    # however late a loaded machine delivers it
+    Path(config).write_text(Path(config).read_text().replace("timeout_s = 5", "timeout_s = 120"))
     loopback.route("POST", "/v1/chat/completions",
                    lambda seen: Reply(200, openai_body(verdict_json()), delay=20))
     env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",

@@ -78,8 +78,8 @@ def test_cached_tokens_are_read_from_the_wire_and_priced(wire, loopback, monkeyp
         body = anthropic_body(verdict_json())
         body["usage"] = {"input_tokens": 50, "output_tokens": 100,
                          "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 200}
-        path, model, extra = "/v1/messages", "claude-sonnet-4-5", {}
-        expected = (50 * 3.0 + 1000 * 0.3 + 200 * 3.75 + 100 * 15.0) / 1e6
+        path, model, extra = "/v1/messages", "claude-sonnet-5-5", {}
+        expected = (50 * 2.0 + 1000 * 0.2 + 200 * 2.5 + 100 * 10.0) / 1e6
         cached, written, prompt = 1000, 200, 1250
     else:
         body = openai_body(verdict_json())
