@@ -154,7 +154,7 @@ def _unusable(completion: Completion, seat: SeatConfig) -> str | None:
 async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: ContextPack,
                       prompter: Prompter, on_start: Callable[[], None]) -> Ballot:
     state = _Ballot(seat, hat, getattr(provider, "name", seat.provider))
-    async with provider.slot():
+    async with provider.slot(hat):
         on_start()
         started = time.monotonic()
         deadline = started + seat.timeout_s

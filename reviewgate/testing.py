@@ -45,7 +45,7 @@ class ScriptedProvider:
         self.script = {hat: list(items) for hat, items in script.items()}
         self.requests: list[tuple[str, list[dict[str, str]], dict[str, Any]]] = []
 
-    def slot(self) -> AsyncContextManager[None]:
+    def slot(self, hat: str = "") -> AsyncContextManager[None]:
         """No queue."""
         return contextlib.nullcontext()
 

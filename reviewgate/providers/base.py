@@ -64,8 +64,9 @@ class Provider(Protocol):
         """
         ...
 
-    def slot(self) -> AsyncContextManager[None]:
-        """Held while a ballot runs: a no-op for remote APIs, a queue for an in-process model."""
+    def slot(self, hat: str = "") -> AsyncContextManager[None]:
+        """Held while a ballot in ``hat`` runs: a no-op for remote APIs, a queue for an
+        in-process model (which runs the ballots of one hat back to back: same prompt)."""
         ...
 
     async def aclose(self) -> None:
@@ -78,7 +79,7 @@ class RemoteProvider:
 
     name: ClassVar[str] = ""
 
-    def slot(self) -> AsyncContextManager[None]:
+    def slot(self, hat: str = "") -> AsyncContextManager[None]:
         """Remote calls run concurrently: nothing to wait for."""
         return contextlib.nullcontext()
 

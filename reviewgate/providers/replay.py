@@ -35,7 +35,7 @@ class ReplayProvider:
         self._ballots = {b.hat: b for b in ballots}
         self._next = {b.hat: 0 for b in ballots}
 
-    def slot(self) -> AsyncContextManager[None]:
+    def slot(self, hat: str = "") -> AsyncContextManager[None]:
         """Nothing to wait for."""
         return contextlib.nullcontext()
 
