@@ -14,7 +14,8 @@
 6. optionally swap the decision labels.
 
 Anything that fails after step 2 posts ``error`` with the reason: the gate never stays pending.
-:func:`read_gate` is what merge bots use; :func:`handle_comment` handles ``/canary``.
+:func:`read_gate` is what merge bots use; comment commands and overrides live in
+:mod:`reviewgate.steering`.
 """
 
 from __future__ import annotations
@@ -40,18 +41,10 @@ from .render import status_description
 from .review import Progress
 from .rounds import compare, tracked
 
-__all__ = ["CanaryResult", "GateReading", "handle_comment", "override_gate", "read_gate",
-           "run_canary"]
+__all__ = ["CanaryResult", "GateReading", "read_gate", "run_canary"]
 
 _ROUNDS = re.compile(r"<!-- reviewgate:rounds (?P<data>\[.*?\]) -->", re.DOTALL)
-#: ``/canary`` alone on a line (optionally ``--force``); ``/canaryx`` and ``x/canary`` do nothing.
-CANARY_COMMAND = re.compile(r"(?m)^[ \t]*/canary(?:[ \t]+--force)?[ \t]*$")
-#: Permissions allowed to fire ``/canary`` (Forgejo/Gitea: write, admin, owner; GitHub adds
-#: maintain).
-WRITE_PERMISSIONS = frozenset({"write", "admin", "owner", "maintain"})
 _DECISIONS = ("merge", "defer", "split", "error")
-#: ``/canary override <reason>`` alone on a line: an audited override by a user with write access.
-OVERRIDE_COMMAND = re.compile(r"(?m)^[ \t]*/canary[ \t]+override[ \t]+(?P<reason>\S[^\n]*)$")
 #: How an override's status description starts (``gate-status`` reads it back).
 OVERRIDE_PREFIX = "override by "
 
@@ -415,39 +408,6 @@ def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = No
                        description=latest.description)
 
 
-def override_gate(forge: Forge, *, number: int, config: Config, by: str,
-                  reason: str) -> CanaryResult:
-    """Set ``success`` on the pull request's *current* head as an audited override: the status
-    description reads ``override by LOGIN: reason``, and the decision comment's round history
-    records who, why, when and on which SHA. A new head gets nothing from it (statuses belong to
-    a SHA). The caller has checked that ``by`` may write to the repository.
-
-    Raises:
-        ForgeError: the pull request cannot be read or the status cannot be set.
-    """
-    pr = forge.get_pull(number)
-    login = forge.whoami()
-    reason = sanitize(reason, cell=True, limit=200)
-    description = posted(f"{OVERRIDE_PREFIX}{by}: {reason}")[:140]
-    comments = forge.list_comments(number)
-    existing = _own(comments, login, DECISION_MARKER)
-    rounds = read_rounds(existing.body) if existing else []
-    rounds = (rounds + [Round(head_sha=pr.head_sha, decision="override", tallies=reason,
-                              fired_by=by, at=_now())])[-config.gate.history_rounds:]
-    note = (f"\n\n> 🔓 Override by @\u200b{by} on `{pr.head_sha[:12]}` at {rounds[-1].at}: "
-            f"{reason}\n")
-    if existing is not None:
-        body = _ROUNDS.sub("", existing.body).rstrip() + note + "\n" + _rounds_marker(rounds)
-        posted_comment = forge.edit_comment(existing.id, body)
-    else:
-        body = f"{DECISION_MARKER}\n## Review decision{note}\n{_rounds_marker(rounds)}"
-        posted_comment = forge.create_comment(number, body)
-    forge.set_status(pr.head_sha, state="success", context=config.gate.context,
-                     description=description, target_url=posted_comment.html_url)
-    return CanaryResult(decision="merge", state="success", head_sha=pr.head_sha,
-                        description=description, target_url=posted_comment.html_url)
-
-
 def _age_s(stamp: str, now: dt.datetime | None) -> float | None:
     """Seconds since an RFC 3339 time stamp (``...Z`` or with offset); None when unreadable."""
     try:
@@ -457,49 +417,3 @@ def _age_s(stamp: str, now: dt.datetime | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return ((now or dt.datetime.now(dt.timezone.utc)) - when).total_seconds()
-
-
-@dataclass
-class CommentOutcome:
-    """What ``/canary`` handling did: ``ignored``, ``refused``, ``fired`` or ``overridden``
-    (with the result)."""
-
-    action: str
-    reason: str = ""
-    result: CanaryResult | None = None
-
-
-def handle_comment(forge: Forge, event: dict[str, Any], *, config: Config,
-                   profile_name: str | None = None,
-                   on_progress: Callable[[Progress], None] | None = None) -> CommentOutcome:
-    """Handle an ``issue_comment`` event payload: ``/canary`` from a user with write access
-    re-fires the canary (forced); others get a short refusal comment; anything else is ignored.
-    """
-    comment = event.get("comment") or {}
-    issue = event.get("issue") or {}
-    body = comment.get("body") or ""
-    user = (comment.get("user") or {}).get("login", "")
-    if event.get("action", "created") != "created":
-        return CommentOutcome("ignored", "not a new comment")
-    if not issue.get("pull_request"):
-        return CommentOutcome("ignored", "comment is not on a pull request")
-    override = OVERRIDE_COMMAND.search(body)
-    if not override and not CANARY_COMMAND.search(body):
-        return CommentOutcome("ignored", "no /canary command")
-    if user == forge.whoami():
-        return CommentOutcome("ignored", "comment by the bot itself")
-    number = int(issue["number"])
-    permission = forge.permission(user)
-    if permission not in WRITE_PERMISSIONS:
-        prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
-        forge.create_comment(number, prompter.render(
-            "refusal.md.j2", user=user, permission=permission,
-            command="/canary override" if override else "/canary"))
-        return CommentOutcome("refused", f"{user} has {permission} access, not write")
-    if override:
-        result = override_gate(forge, number=number, config=config, by=user,
-                               reason=override.group("reason").strip())
-        return CommentOutcome("overridden", result=result)
-    result = run_canary(forge, number=number, config=config, profile_name=profile_name,
-                        fired_by=user, force=True, on_progress=on_progress)
-    return CommentOutcome("fired", result=result)

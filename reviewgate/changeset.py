@@ -15,6 +15,8 @@ import re
 import pathspec
 from pydantic import BaseModel, Field
 
+from .errors import InputError
+
 __all__ = ["ChangeSet", "FileChange", "Hunk", "matches", "parse_unified_diff", "unquote_path"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
@@ -109,7 +111,12 @@ _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34,
 def unquote_path(text: str) -> str:
     """Decode a path git wrote in C-quoted form (``"b/donn\\303\\251es.py"``: octal bytes of
     UTF-8, ``\\t``, ``\\"``...; git-config(1) ``core.quotePath``). Unquoted text is returned
-    as it is."""
+    as it is.
+
+    Raises:
+        InputError: a backslash escape git never writes (``\\8``, ``\\189``, a lone ``\\``
+            at the end, an unknown letter).
+    """
     if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
         return text
     body, out, i = text[1:-1], bytearray(), 0
@@ -117,14 +124,19 @@ def unquote_path(text: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            if nxt in "01234567" and i + 3 < len(body) + 1 and body[i + 1:i + 4].isdigit():
-                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+            octal = body[i + 1:i + 4]
+            if len(octal) == 3 and all(c in "01234567" for c in octal):
+                out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
             if nxt in _ESCAPES:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
+        if ch == "\\":
+            raise InputError(f"malformed quoted path in the diff (git-config(1) core.quotePath "
+                             f"escapes are \\NNN octal or one of {''.join(sorted(_ESCAPES))}): "
+                             f"{text[:200]!r}")
         out.extend(ch.encode("utf-8", "surrogateescape"))
         i += 1
     return out.decode("utf-8", "replace")

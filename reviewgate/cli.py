@@ -54,7 +54,14 @@ def _git(*args: str) -> str:
 def git_reader(path: str, ref: str, git_dir: str | None = None) -> str | None:
     """The text of ``path`` at commit ``ref`` (``git cat-file blob REF:PATH``) in the working
     directory's repository, or in ``git_dir``; None when it does not exist there or is not
-    UTF-8."""
+    UTF-8.
+
+    Raises:
+        UnsafePath: ``path`` is not a normalized relative repository path (git is not run).
+    """
+    from .paths import check_repo_path
+
+    check_repo_path(path)
     where = ["--git-dir", git_dir] if git_dir else []
     try:
         out = subprocess.run(["git", *where, "cat-file", "blob", f"{ref}:{path}"],

@@ -153,10 +153,11 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
 
 
 def cmd_override(args: argparse.Namespace) -> int:
-    """``reviewgate override``: an operator's audited override of the gate on the current head
-    (the token's user must have write access)."""
-    from .canary import WRITE_PERMISSIONS, override_gate
+    """``reviewgate override``: an audited override of the gate, as the token's own user
+    (``GET /user``; ``GITHUB_ACTOR`` is never trusted), who must have write access; bound to
+    ``--sha`` when given (the head the operator saw), else to the head when the command runs."""
     from .config import load_config
+    from .steering import WRITE_PERMISSIONS, override_gate
 
     if not args.reason or not args.reason.strip():
         raise UserError("--reason is required: say why the gate is overridden")
@@ -164,12 +165,14 @@ def cmd_override(args: argparse.Namespace) -> int:
     number = _number(args, _event(args.event))
     forge, _ = _forge(args, config.gate.bot_login)
     try:
-        by = os.environ.get("GITHUB_ACTOR") or forge.whoami()
+        by = forge.whoami()
         permission = forge.permission(by)
         if permission not in WRITE_PERMISSIONS:
-            raise UserError(f"{by} has {permission} access: an override needs write access")
+            raise UserError(f"the token's user {by} has {permission} access: an override "
+                            "needs write access")
+        sha = args.sha or forge.get_pull(number).head_sha
         result = override_gate(forge, number=number, config=config, by=by,
-                               reason=args.reason)
+                               reason=args.reason, sha=sha)
     finally:
         forge.close()
     print(f"GATE=merge\nSTATE=success\nSHA={result.head_sha}\nURL={result.target_url}\n"
@@ -180,8 +183,8 @@ def cmd_override(args: argparse.Namespace) -> int:
 def cmd_command(args: argparse.Namespace) -> int:
     """``reviewgate command``: handle an ``issue_comment`` event (``/canary``)."""
     from .config import load_config
-    from .canary import handle_comment
     from .cli import EXIT_FOR
+    from .steering import handle_comment
 
     config = load_config(args.config)
     event = _event(args.event)
@@ -203,6 +206,14 @@ def cmd_command(args: argparse.Namespace) -> int:
     print(f"GATE={result.decision}\nSTATE={result.state}\nSHA={result.head_sha}\n"
           f"URL={result.target_url}")
     return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
+
+
+def _sha_prefix(text: str) -> str:
+    """A head SHA prefix: 7 to 40 hex digits (argparse type)."""
+    value = text.strip().lower()
+    if not 7 <= len(value) <= 40 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("a SHA is 7 to 40 hex digits")
+    return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -255,4 +266,7 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
         "reviewgate override --pr 42 --reason 'providers down; reviewed by hand'")
     _common(override)
     override.add_argument("--reason", required=True, help="why (recorded and shown)")
+    override.add_argument("--sha", type=_sha_prefix, metavar="SHA",
+                          help="the head SHA (7-40 hex digits) you reviewed; refused if the "
+                               "head is another (default: the head when this runs)")
     override.set_defaults(func=cmd_override)

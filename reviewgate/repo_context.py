@@ -17,6 +17,7 @@ from .changeset import ChangeSet, matches
 from .config import Config
 from .context import PathInstructionShown
 from .excerpts import priority
+from .paths import UnsafePath, check_repo_path
 
 __all__ = ["FileReader", "RepoContext", "apply_ignore", "gather", "path_instructions"]
 
@@ -103,7 +104,7 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
 
     def read(path: str) -> str | BaseException | None:
         try:
-            return reader(path, head)
+            return reader(check_repo_path(path), head)
         except Exception as exc:  # noqa: BLE001 - one unreadable file never fails a review
             return exc
 
@@ -111,7 +112,9 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
     with ThreadPoolExecutor(max_workers=READERS) as pool:  # reads are I/O: forge or git
         texts = list(pool.map(read, [f.path for f in chosen]))
     for f, text in zip(chosen, texts, strict=True):
-        if isinstance(text, BaseException):
+        if isinstance(text, UnsafePath):
+            out.unread[f.path] = f"not read: {text.reason}"
+        elif isinstance(text, BaseException):
             out.unread[f.path] = f"read failed: {type(text).__name__}"
         elif text is None:
             out.unread[f.path] = "not found at the head SHA"

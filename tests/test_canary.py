@@ -10,7 +10,8 @@ from conftest import DATA
 from fake_forgejo import FakeForgejo, FakePR
 from test_cli import BLOCKER, serve, write_config
 
-from reviewgate.canary import CANARY_COMMAND, read_gate
+from reviewgate.canary import read_gate
+from reviewgate.commands import find_command
 from reviewgate.cli import main
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
@@ -209,7 +210,9 @@ def test_gate_status_ignores_older_head(forgejo, capsys):
 
 
 def event(fake, user: str, body: str, tmp_path) -> str:
-    payload = {"action": "created", "comment": {"body": body, "user": {"login": user}},
+    created = fake._now() if hasattr(fake, "_now") else "2026-11-01T00:00:00Z"
+    payload = {"action": "created", "comment": {"body": body, "user": {"login": user},
+                                                "created_at": created},
                "issue": {"number": 7, "pull_request": {"url": f"{fake.url}/owner/repo/pulls/7"}},
                "repository": {"full_name": "owner/repo"}}
     path = tmp_path / "event.json"
@@ -249,10 +252,13 @@ def test_near_misses_do_nothing(forgejo, loopback, tmp_path, body):
     assert forgejo.comments == [] and forgejo.statuses == {}
 
 
-def test_command_regex():
-    """The /canary pattern: alone on a line, optional --force."""
-    assert CANARY_COMMAND.search("/canary") and CANARY_COMMAND.search("hi\n  /canary --force\n")
-    assert not CANARY_COMMAND.search("/canary-x") and not CANARY_COMMAND.search("/canary force")
+def test_command_grammar():
+    """/canary alone on a line of a top-level paragraph, optional --force; near misses are
+    not commands."""
+    assert find_command("/canary").name == "canary"
+    assert find_command("hi\n  /canary --force\n").force
+    for body in ("/canary-x", "/canary force", "x /canary", "LGTM /canary"):
+        assert find_command(body) is None, body
 
 
 def test_actions_environment_supplies_every_value(forgejo, loopback, tmp_path, monkeypatch):

@@ -23,7 +23,19 @@ def github_workflow() -> dict:
     return yaml.safe_load(block.group(1))
 
 
-WORKFLOWS = {"forgejo": forgejo_workflow, "github": github_workflow}
+def init_workflow(forge: str):
+    """The workflow `reviewgate init --forge FORGE` writes (rendered as the command does)."""
+    def load() -> dict:
+        from reviewgate.prompts import Prompter
+
+        text = Prompter().render("init/workflow.yml.j2", forge=forge, version="0.0.0",
+                                 runner="docker", token_secret="REVIEWGATE_BOT_TOKEN")
+        return yaml.safe_load(text)
+    return load
+
+
+WORKFLOWS = {"forgejo": forgejo_workflow, "github": github_workflow,
+             "init-forgejo": init_workflow("forgejo"), "init-github": init_workflow("github")}
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
@@ -145,32 +157,44 @@ def expression(text: str) -> str:
     return text[3:-2] if text.startswith("${{") else text
 
 
+def _comment(run_id: int, body: str, login: str = "stranger") -> dict:
+    return {"github": {"event_name": "issue_comment", "run_id": run_id, "event": {
+        "issue": {"number": 5, "pull_request": {"url": "u"}},
+        "comment": {"body": body, "user": {"login": login}}}}}
+
+
+#: Comments from anyone, exact commands or not: none may share the pull request's group.
+COMMENTS = {
+    "/canary": _comment(902, "/canary", "maintainer"),
+    "ordinary": _comment(903, "LGTM!"),
+    "mention": _comment(905, "please don't /canary this yet"),
+    "suffix": _comment(906, "LGTM /canary"),
+    "quoted override": _comment(907, "```\n/canary override ship it\n```", "maintainer"),
+    "stranger's /canary": _comment(908, "/canary"),
+}
 EVENTS = {
     "push of a pull request": {"github": {"event_name": "pull_request_target", "run_id": 901,
                                           "event": {"pull_request": {"number": 5}}}},
-    "/canary comment": {"github": {"event_name": "issue_comment", "run_id": 902, "event": {
-        "issue": {"number": 5, "pull_request": {"url": "u"}}, "comment": {"body": "/canary"}}}},
-    "ordinary comment": {"github": {"event_name": "issue_comment", "run_id": 903, "event": {
-        "issue": {"number": 5, "pull_request": {"url": "u"}}, "comment": {"body": "LGTM!"}}}},
     "manual re-fire": {"github": {"event_name": "workflow_dispatch", "run_id": 904,
                                   "event": {}}, "inputs": {"pr": "5"}},
+    **{f"comment: {k}": v for k, v in COMMENTS.items()},
 }
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
-def test_only_gate_runs_claim_the_concurrency_group(name):
-    """A comment that is not /canary never shares (so never cancels) a running gate's group;
-    a push, /canary and a manual re-fire of PR 5 share one group, and cancel the older run."""
+def test_no_comment_touches_a_running_gate(name):
+    """No comment, whoever writes it and whatever it says, shares the pull request's group
+    (so none cancels, displaces or delays a run); a push and a manual re-fire of PR 5 share
+    one group and cancel the older run of it."""
     wf = WORKFLOWS[name]()
     assert "concurrency" not in wf, "workflow-level concurrency cancels on every event"
     [job] = wf["jobs"].values()
-    groups, runs = {}, {}
-    for event, ctx in EVENTS.items():
-        groups[event] = evaluate(expression(job["concurrency"]["group"]), ctx)
-        runs[event] = bool(evaluate(job["if"], ctx))
+    groups = {event: evaluate(expression(job["concurrency"]["group"]), ctx)
+              for event, ctx in EVENTS.items()}
     assert job["concurrency"]["cancel-in-progress"] is True
-    assert groups["push of a pull request"] == groups["/canary comment"] == \
-        groups["manual re-fire"] == "reviewgate-pr-5"
-    assert groups["ordinary comment"] == "reviewgate-run-903"
-    assert runs == {"push of a pull request": True, "/canary comment": True,
-                    "ordinary comment": False, "manual re-fire": True}
+    assert groups["push of a pull request"] == groups["manual re-fire"] == "reviewgate-pr-5"
+    for event, ctx in COMMENTS.items():
+        assert groups[f"comment: {event}"] == f"reviewgate-comment-{ctx['github']['run_id']}"
+    runs = {event: bool(evaluate(job["if"], ctx)) for event, ctx in EVENTS.items()}
+    assert runs["push of a pull request"] and runs["manual re-fire"]
+    assert not runs["comment: ordinary"]

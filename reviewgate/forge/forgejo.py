@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from urllib.parse import quote
-
+from ..paths import quote_repo_path
 from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
 
 __all__ = ["ForgejoForge", "GiteaForge"]
@@ -75,8 +74,13 @@ class ForgejoForge(RestForge):
 
     def read_file(self, path: str, ref: str) -> str | None:
         """The text of ``path`` at commit ``ref`` (``GET .../raw/{filepath}?ref=``); None when
-        it does not exist there or is not UTF-8 text."""
-        return self._read(f"{self._r}/raw/{quote(path)}", params={"ref": ref})
+        it does not exist there or is not UTF-8 text.
+
+        Raises:
+            UnsafePath: ``path`` is not a normalized relative repository path (no request is
+                sent); ForgeError: any error but 404.
+        """
+        return self._read(f"{self._r}/raw/{quote_repo_path(path)}", params={"ref": ref})
 
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review:

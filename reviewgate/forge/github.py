@@ -25,6 +25,7 @@ from typing import ClassVar
 from urllib.parse import quote
 
 from ..errors import ForgeError
+from ..paths import quote_repo_path
 from .base import Comment, ForgeHTTP, LineComment, RestForge, Review, need
 
 __all__ = ["GitHubForge"]
@@ -94,8 +95,13 @@ class GitHubForge(RestForge):
                 for lab in self._pages(f"{self._r}/issues/{number}/labels")]
 
     def read_file(self, path: str, ref: str) -> str | None:
-        """The text of ``path`` at commit ``ref``; None when missing there or not UTF-8."""
-        return self._read(f"{self._r}/contents/{quote(path)}", params={"ref": ref},
+        """The text of ``path`` at commit ``ref``; None when missing there or not UTF-8.
+
+        Raises:
+            UnsafePath: ``path`` is not a normalized relative repository path (no request is
+                sent); ForgeError: any error but 404.
+        """
+        return self._read(f"{self._r}/contents/{quote_repo_path(path)}", params={"ref": ref},
                           headers={"Accept": "application/vnd.github.raw+json"})
 
     def create_review(self, number: int, *, commit_id: str, body: str,
