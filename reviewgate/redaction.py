@@ -7,12 +7,27 @@ Recognised (each replaced by ``[REDACTED:<kind>]``, the text around it kept):
   (``xox?-``), OpenAI/Anthropic (``sk-``, ``sk-ant-``), Google API keys (``AIza``), Stripe
   (``sk_live_``/``rk_test_`` ...), JSON Web Tokens (``eyJ...``);
 * PEM private key blocks (``-----BEGIN ... PRIVATE KEY-----``): every key line, the line
-  structure kept so a unified diff still parses;
+  structure kept so a unified diff still parses, whatever the line ends (LF, CRLF), and when the
+  key is written on one line with ``\n`` escapes;
+* key material without its ``BEGIN`` line (a hunk that shows only the middle of a key, a key
+  split across quoted strings): runs of at least 40 base64 characters that mix upper and lower
+  case and digits with at least 4.5 bits of Shannon entropy per character (random base64 has
+  about 5.2; identifiers, paths and hex digests stay below or lack a class);
+* passwords in URLs (``scheme://user:password@host``, the userinfo read with
+  :func:`urllib.parse.urlsplit`);
+* ``Authorization``/``Proxy-Authorization`` values and ``Bearer``/``Basic``/``token`` credentials
+  (RFC 9110 section 11.6.2 "Authorization");
 * high-entropy values assigned to names like ``*_SECRET``, ``*_TOKEN``, ``*PASSWORD*``,
   ``*_API_KEY`` (at least 12 characters, letters and digits, Shannon entropy of at least 3.2 bits
   per character, so ``TOKEN = get_token()`` is left alone).
 
 The count of redactions is reported, never what was redacted. Imports: stdlib only.
+
+Why our own patterns and not detect-secrets: the gate must redact *in place* (the diff keeps
+its lines so it still parses, the text around a secret stays readable), on every text that
+leaves the machine, and fast on a 500,000-line diff (``bench/bench_redaction.py``);
+detect-secrets reports findings per line (with hashed values) for a scanner, not a rewrite.
+Every pattern is checked only when a cheap literal or character-class search finds a candidate.
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from urllib.parse import urlsplit
 
 __all__ = ["redact_secrets"]
 
@@ -37,20 +53,67 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
     ("jwt", ("eyJ",),
      re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 ]
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----(.*?)"
-                  r"(-----END \1-----|\Z)", re.DOTALL)
-_PEM_LINE = re.compile(r"^([+\- ]?[ \t]*)([A-Za-z0-9+/=:,\- ]{8,})$", re.MULTILINE)
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+#: Base64 runs inside a key body (8+ characters: one chunk between ``\n`` escapes).
+_KEY_CHUNK = re.compile(r"(?<!\\)[A-Za-z0-9+/]{8,}={0,2}")
+#: PEM header lines inside an encrypted key (RFC 1421: ``Proc-Type``, ``DEK-Info``).
+_PEM_HEADER = re.compile(r"^\s*[\"']?(Proc-Type|DEK-Info|Comment):", re.IGNORECASE)
+#: Candidate URLs with a userinfo part; :func:`urllib.parse.urlsplit` decides.
+_URL_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/@'\"`<>]+@[^\s'\"`<>]*")
+_AUTH = re.compile(r"(?i)(bearer|basic|token|digest)([ \t]+)([A-Za-z0-9._~+/-]{12,}=*)")
+_AUTH_LITERALS = ("bearer ", "basic ", "token ", "digest ")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{1,20}$")
+#: Maps the base64 alphabet to "a": a run of 40 is then a plain substring search (C speed).
+_B64_TABLE = str.maketrans({c: "a" for c in
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"})
+_NOT_A = re.compile(r"[^a]|$")
+
+
+def _find_all(text: str, literal: str):
+    """Every index of ``literal`` in ``text`` (str.find: no regex pass over the text)."""
+    idx = text.find(literal)
+    while idx >= 0:
+        yield idx
+        idx = text.find(literal, idx + 1)
+
+
+def _base64_runs(text: str):
+    """(start, end) of every run of at least 40 base64 characters (``=`` padding included)."""
+    mapped = text.translate(_B64_TABLE)
+    needle = "a" * 40
+    pos = mapped.find(needle)
+    while pos >= 0:
+        end = _NOT_A.search(mapped, pos).start()  # type: ignore[union-attr]
+        padded = end
+        while padded < len(text) and text[padded] == "=" and padded - end < 2:
+            padded += 1
+        yield pos, padded
+        pos = mapped.find(needle, end)
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, int]:
+    """``text`` with each (start, end, replacement) applied (sorted, non-overlapping); the
+    list is emptied. Returns the new text and how many edits there were."""
+    if not edits:
+        return text, 0
+    edits.sort()
+    out, last, n = [], 0, 0
+    for start, end, replacement in edits:
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(replacement)
+        last, n = end, n + 1
+    out.append(text[last:])
+    edits.clear()
+    return "".join(out), n
 #: Lower-case parts of the names :data:`_ASSIGNED` looks at: only lines holding one are searched.
 _KEYWORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey", "access_key",
              "privatekey", "private_key", "auth")
 _ASSIGNED = re.compile(
     r"(?i)\b([A-Z0-9_.-]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
     r"CLIENT_?SECRET|AUTH)[A-Z0-9_.-]*)(['\"]?\s*(?::|=|=>|:=)\s*)(['\"]?)([^\s'\"`,;)]{12,})\3")
-
-
-def _has_keyword(text: str) -> bool:
-    low = text.lower()
-    return any(word in low for word in _KEYWORDS)
 
 
 def _entropy(value: str) -> float:
@@ -67,8 +130,80 @@ def _looks_secret(value: str) -> bool:
     return has_alpha and has_digit and _entropy(value) >= 3.2
 
 
+def _key_line(line: str) -> str:
+    """A key-body line with every base64 chunk redacted (the diff marker in column 0, indent,
+    quotes and escapes kept)."""
+    head, rest = (line[:1], line[1:]) if line[:1] in ("+", "-", " ") else ("", line)
+    return head + _KEY_CHUNK.sub("[REDACTED:private-key]", rest)
+
+
+def _is_key_body(line: str) -> bool:
+    """True for a line of a PEM body: base64 chunks (maybe quoted, escaped, concatenated) or a
+    PEM header, nothing else."""
+    body = line[1:] if line[:1] in ("+", "-", " ") else line
+    if _PEM_HEADER.match(body):
+        return True
+    rest = _KEY_CHUNK.sub("", body.replace("\\n", " ").replace("\\r", " "))
+    return bool(_KEY_CHUNK.search(body)) and all(c in " \t\r'\"+,;\\" for c in rest)
+
+
+def _redact_pem(text: str) -> tuple[str, int]:
+    """Redact each PEM private key block: from its BEGIN line to its END line, or while the
+    lines look like key body when no END follows (a hunk may cut the block)."""
+    lines = text.split("\n")
+    count, i = 0, 0
+    while i < len(lines):
+        m = _PEM_BEGIN.search(lines[i])
+        if not m:
+            i += 1
+            continue
+        count += 1
+        line = lines[i]
+        after = line[m.end():]
+        end = _PEM_END.search(after)
+        tail = after[:end.start()] if end else after
+        lines[i] = line[:m.end()] + _KEY_CHUNK.sub("[REDACTED:private-key]", tail) + (
+            after[end.start():] if end else "")
+        i += 1
+        if end:
+            continue
+        while i < len(lines):
+            if _PEM_END.search(lines[i]):
+                cut = _PEM_END.search(lines[i])
+                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]  # type: ignore[union-attr]
+                i += 1
+                break
+            if not _is_key_body(lines[i]):
+                break
+            lines[i] = _key_line(lines[i])
+            i += 1
+    return "\n".join(lines), count
+
+
+def _random_base64(run: str) -> bool:
+    """True for a run that looks like key material rather than text or a digest."""
+    value = run.rstrip("=")
+    return (any(c.isupper() for c in value) and any(c.islower() for c in value)
+            and any(c.isdigit() for c in value) and _entropy(value) >= 4.5)
+
+
+def _url_password(m: re.Match[str]) -> str | None:
+    """The URL with its password replaced, or None when it has none (or a placeholder)."""
+    url = m.group(0)
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return None
+    if not password or password[0] in "$%{<*" or password.lower() in ("password", "pass"):
+        return None
+    userinfo = parts.netloc.rpartition("@")[0]
+    user = userinfo.partition(":")[0]
+    return url.replace(f"{userinfo}@", f"{user}:[REDACTED:url-password]@", 1)
+
+
 def redact_secrets(text: str) -> tuple[str, int]:
-    """Redact secret-looking strings in ``text``.
+    """Redact secret-looking strings in ``text`` (module docstring: what is recognised).
 
     Returns:
         (the redacted text, how many secrets were redacted). Lines are never added or removed.
@@ -77,19 +212,43 @@ def redact_secrets(text: str) -> tuple[str, int]:
         return text, 0
     count = 0
 
-    def pem(m: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        body = _PEM_LINE.sub(lambda line: f"{line.group(1)}[REDACTED:private-key]", m.group(2))
-        return f"-----BEGIN {m.group(1)}-----{body}{m.group(3)}"
-
+    edits: list[tuple[int, int, str]] = []
     if "PRIVATE KEY" in text:
-        text = _PEM.sub(pem, text)
+        text, n = _redact_pem(text)
+        count += n
 
     for kind, literals, pattern in _PATTERNS:
         if any(literal in text for literal in literals):
             text, n = pattern.subn(f"[REDACTED:{kind}]", text)
             count += n
+
+    for start, end in _base64_runs(text):
+        run = text[start:end]
+        # a diff line's "+" in column 0 is the diff's, not the run's
+        marker = "+" if run[0] == "+" and (start == 0 or text[start - 1] == "\n") else ""
+        if _random_base64(run[len(marker):]):
+            edits.append((start, end, f"{marker}[REDACTED:key-material]"))
+    text, n = _apply(text, edits)
+    count += n
+
+    if "@" in text:
+        for idx in _find_all(text, "://"):
+            scheme = _SCHEME.search(text, max(0, idx - 21), idx)
+            m = _URL_USERINFO.match(text, scheme.start()) if scheme else None
+            clean = _url_password(m) if m else None
+            if m and clean is not None:
+                edits.append((m.start(), m.end(), clean))
+        text, n = _apply(text, edits)
+        count += n
+
+    low = text.lower()
+    for literal in _AUTH_LITERALS:
+        for idx in _find_all(low, literal):
+            m = _AUTH.match(text, idx)
+            if m and (idx == 0 or not text[idx - 1].isalnum()) and _looks_credential(m.group(3)):
+                edits.append((m.start(3), m.end(3), "[REDACTED:authorization]"))
+    text, n = _apply(text, edits)
+    count += n
 
     def assigned(m: re.Match[str]) -> str:
         nonlocal count
@@ -98,8 +257,27 @@ def redact_secrets(text: str) -> tuple[str, int]:
         count += 1
         return f"{m.group(1)}{m.group(2)}{m.group(3)}[REDACTED:assigned]{m.group(3)}"
 
-    if _has_keyword(text):
-        lines = text.splitlines(keepends=True)
-        text = "".join(_ASSIGNED.sub(assigned, line) if _has_keyword(line) else line
-                       for line in lines)
+    low = text.lower()
+    spans: set[tuple[int, int]] = set()
+    for word in _KEYWORDS:  # only the lines holding a keyword are searched
+        for idx in _find_all(low, word):
+            start = text.rfind("\n", 0, idx) + 1
+            end = text.find("\n", idx)
+            spans.add((start, len(text) if end < 0 else end))
+    for start, end in spans:
+        line = text[start:end]
+        changed = _ASSIGNED.sub(assigned, line)
+        if changed != line:
+            edits.append((start, end, changed))
+    text, _ = _apply(text, edits)
     return text, count
+
+
+def _looks_credential(value: str) -> bool:
+    """A credential after ``Bearer``/``Basic``/``token``: letters and digits mixed, not an
+    identifier or a placeholder (``Bearer <token>``, ``token ${{ secrets.X }}``)."""
+    if value.startswith(("$", "{", "<")):
+        return False
+    has_alpha = any(ch.isalpha() for ch in value)
+    has_digit = any(ch.isdigit() for ch in value)
+    return has_alpha and has_digit and _entropy(value) >= 3.0
