@@ -1,21 +1,20 @@
 """Comments, status descriptions and summaries, rendered from ``templates/*.j2``.
 
-Model output is untrusted: before it reaches a comment, HTML comments (and so any text that looks
-like our hidden markers) are removed, ``@`` mentions are defused and table cells are escaped.
-No network imports.
+Model output is untrusted: every model-written field goes through
+:func:`reviewgate.sanitize.sanitize` (CommonMark parse, links/images/HTML/mentions neutralized,
+re-rendered) and every posted text through :func:`posted` (secrets redacted). No network
+imports.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from markupsafe import escape
 
 from .errors import redact
 from .prompts import Prompter
 from .redaction import redact_secrets
+from .sanitize import FIELD_MAX, sanitize
 from .record import Record
 from .verdict import Ballot
 
@@ -23,57 +22,18 @@ if TYPE_CHECKING:
     from .inline import Placed
     from .rounds import RoundDiff
 
-__all__ = ["DECISION_MARKER", "Round", "posted", "render_decision", "render_seat",
-           "sanitize", "seat_marker", "status_description"]
+__all__ = ["DECISION_MARKER", "FIELD_MAX", "Round", "posted", "render_decision",
+           "render_seat", "sanitize", "seat_marker", "status_description"]
 
 #: Hidden marker of the decision comment (with the bot's login, how the gate finds its comment).
 DECISION_MARKER = "<!-- reviewgate:decision -->"
-_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
-_MARKERISH = re.compile(r"reviewgate:(decision|seat|rounds)", re.IGNORECASE)
-_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
-#: Zero-width and bidirectional control characters (Unicode TR 9, "Explicit Directional
-#: Formatting"; CVE-2021-42574 "Trojan Source"): removed from posted text.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                        "\u2066-\u206f\ufeff\ufff9-\ufffb]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_IMAGE = re.compile(r"!\[")
-_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?[^)]*\)")
-_URL = re.compile(r"(?<![`\w])((?:https?|ftp)://[^\s<>`]+)", re.IGNORECASE)
 #: Commit status descriptions longer than this are cut (GitHub rejects > 140 characters).
 STATUS_DESCRIPTION_MAX = 140
-#: Longest model-written text kept in one field of a comment, in characters.
-FIELD_MAX = 2000
 
 
 def seat_marker(seat: str) -> str:
     """Hidden marker of one seat's comment."""
     return f"<!-- reviewgate:seat:{seat} -->"
-
-
-def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) -> str:
-    """Make model (or pull-request author) text safe to post in Markdown.
-
-    Removes HTML comments (so no forged hidden marker), defuses marker look-alikes, escapes raw
-    HTML (markupsafe), turns images and links into plain text with the address in code (no
-    tracking pixel, no link to another host), defuses ``@`` mentions, removes zero-width and
-    bidi control characters, replaces lone surrogates with U+FFFD and cuts at ``limit``
-    characters. ``cell`` also escapes ``|`` and folds newlines for a Markdown table cell.
-    """
-    text = _SURROGATE.sub("\ufffd", text or "")
-    text = _INVISIBLE.sub("", text)
-    text = _HTML_COMMENT.sub("", text)
-    text = _MARKERISH.sub("reviewgate-\\1", text)
-    text = str(escape(text))
-    text = _LINK.sub(lambda m: f"{m.group(1)} (`{m.group(2)}`)" if m.group(2) else m.group(1),
-                     text)
-    text = _IMAGE.sub("!\\[", text)
-    text = _URL.sub(lambda m: f"`{m.group(1)}`", text)
-    text = _MENTION.sub("@\u200b", text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if cell:
-        text = " ".join(text.split()).replace("|", "\\|")
-    return text.strip()
 
 
 @dataclass

@@ -180,3 +180,84 @@ def test_ordinary_code_is_not_redacted():
             "+auth = 'Bearer <token>'  # token = get_token()\n"
             "+path = 'src/reviewgate/providers/anthropic/messages/streaming.py'\n")
     assert redact_secrets(text) == (text, 0)
+
+
+# --- posted model text: no working link, image or raw HTML, whatever the model writes ---------
+
+from markdown_it import MarkdownIt  # noqa: E402
+
+from reviewgate.sanitize import has_active_markup, sanitize  # noqa: E402
+
+PIECES = ["[", "]", "(", ")", "<", ">", "!", "`", "//evil.example/x", "http://evil.example",
+          "www.evil.example", "@user", "\n", "\n\n", " ", ":", "*", "_", "<img src=x>",
+          "<script>", "[1]: //evil.example\n", "    ", "```", "~~~", "> ", "&lt;", "&#64;",
+          "\\", "|", "-->", "<!--", "<http://e.example>", "mailto:x@y.example", "x@y.example",
+          "[a [b] c](//evil.example/x)", "[here][1]", "![p](//t.example/p.png)", "- ", "1. ",
+          "<details>", "</details>", "\u202e", "\u200b", "&"]
+HOSTILE_TEXT = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=30).map(
+    "".join)
+#: The forges render GFM: CommonMark plus autolinked bare URLs (linkify), tables, strikethrough.
+FORGE_MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable(
+    ["linkify", "table", "strikethrough"])
+
+
+def _active(markdown: str) -> list[str]:
+    found = []
+    for tok in FORGE_MARKDOWN.parse(markdown):
+        for t in [tok, *(tok.children or [])]:
+            if t.type in ("link_open", "image", "html_inline", "html_block"):
+                found.append(f"{t.type}: {t.content or t.attrs}")
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(HOSTILE_TEXT, st.booleans())
+def test_sanitized_text_never_renders_a_link_image_or_html(text, cell):
+    """Property: any model text, sanitized (paragraph or table cell), parses with a GFM-like
+    CommonMark parser to no link, image or raw HTML, and mentions no one."""
+    out = sanitize(text, cell=cell)
+    assert _active(out) == [], out
+    assert not has_active_markup(out)
+    if cell:
+        assert "\n" not in out and "|" not in out.replace("\\|", "")
+
+
+@pytest.mark.parametrize("text", [
+    "[a [b] c](//evil.example/x)",
+    "see [here][1]\n\n[1]: //evil.example",
+    "<http://evil.example>", "www.evil.example/path", "![p](//t.example/p.png)",
+    "<img src=x onerror=alert(1)>", "<details>\n<a href=//e>x</a>\n</details>",
+])
+def test_named_link_forms_are_neutralized(text):
+    """The link forms that survived the old regular expressions are text now; the address is
+    still shown, in inline code."""
+    out = sanitize(text)
+    assert _active(out) == []
+    assert "evil.example" not in out or "`" in out
+
+
+@settings(max_examples=60, deadline=None)
+@given(HOSTILE_TEXT)
+def test_rendered_comment_has_only_our_own_html(text):
+    """Property on the whole seat comment: the only raw HTML is the template's own (markers,
+    details/summary), and there is no link at all."""
+    from reviewgate.config import Config, Profile, SeatConfig
+    from reviewgate.gate import review_change
+    from reviewgate.render import render_seat
+    from reviewgate.testing import ScriptedProvider, verdict_json
+
+    seat = SeatConfig(name="s", provider="openai-compatible", model="m")
+    config = Config(profiles={"p": Profile(seats=[seat], hats=["tech"])})
+    diff = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n"
+    risk = {"severity": "high", "title": text[:80], "location": "a.py:1", "detail": text,
+            "recommendation": text}
+    answer = verdict_json("NOT_OK", summary=text, risks=[risk])
+    record = review_change(ChangeSet(title="t", diff=diff, files=parse_unified_diff(diff)),
+                           config=config, profile_name="p",
+                           providers={"s": ScriptedProvider(seat, {"tech": [answer]})})
+    comment = render_seat(record, "s")
+    for found in _active(comment):
+        assert found.startswith(("html_inline", "html_block")), found
+        body = found.split(": ", 1)[1].strip()
+        assert body.startswith(("<!-- reviewgate:seat:s -->", "<details>", "</details>",
+                                "<summary>")), found
