@@ -49,6 +49,13 @@ class FileChange(BaseModel):
         """Added plus removed lines."""
         return self.added + self.removed
 
+    @property
+    def unreadable(self) -> bool:
+        """True when no reviewer can see what changed: a binary file, or a file whose diff has
+        no hunk although lines changed (a forge left its patch out, e.g. GitHub for large
+        files)."""
+        return self.status == "binary" or (not self.hunks and self.changed > 0)
+
 
 class ChangeSet(BaseModel):
     """Everything known about the change under review.

@@ -157,21 +157,26 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
     used = 0
     omitted: list[str] = []
     cut: list[str] = []
+    cut_off = False  # once one file is left out for the budget, later ones are not cut in
     if not change.files and change.diff:
         parts.append(change.diff[:budget_chars])
         used = len(parts[0])
     for f in ordered:
+        if f.unreadable:  # binary or patch left out: no text a reviewer could see
+            omitted.append(f.path)
+            continue
         if used + len(f.text) <= budget_chars:
             parts.append(f.text)
             used += len(f.text)
             continue
-        partial = _cut_file(f, budget_chars - used) if not omitted else ""
+        partial = _cut_file(f, budget_chars - used) if not cut_off else ""
         if partial:
             parts.append(partial)
             used += len(partial)
             cut.append(f.path)
         else:
             omitted.append(f.path)
+            cut_off = True
     diff = "".join(parts)
     context = _pack_context([f for f in ordered if f.path not in omitted
                              and not matches(f.path, exclude)], sources or {},

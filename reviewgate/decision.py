@@ -7,8 +7,9 @@ Rules, in order (each a default set by :class:`~reviewgate.config.Policy`):
 3. a ``blocker`` finding from a non-abstaining ballot -> at least ``defer``
    (``blockers = "corroborated"``: only blockers raised by two or more seats, grouped by
    :mod:`reviewgate.consolidate`);
-4. a hat whose NOT_OK votes outnumber its OK votes -> at least ``defer``, and so do files no
-   reviewer saw beyond ``max_unreviewed_share`` ("N files not reviewed");
+4. a hat whose NOT_OK votes equal or outnumber its OK votes -> at least ``defer`` (a tie
+   never merges), and so do files no reviewer saw (left out by the budget, binary, without a
+   patch) beyond ``max_unreviewed_share`` ("N files not reviewed");
 5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
    thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;
 6. otherwise ``merge``;
@@ -289,16 +290,17 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             defer = True
             reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
                 f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
-        for t in by_name:
-            if t.not_ok > t.ok:
+        for t in by_name:  # a tie never merges (DESIGN.md section 4, rule 4)
+            if t.not_ok >= t.ok:
                 defer = True
-                reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK")
+                reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
+                               (" (a tie never merges)" if t.not_ok == t.ok else ""))
         missed = sorted(unreviewed or [])
         if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
             defer = True
             shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
-            reasons.append(f"{len(missed)} files not reviewed (left out of the diff the "
-                           f"reviewers saw): {shown}")
+            reasons.append(f"{len(missed)} files not reviewed (binary, without a patch, or "
+                           f"left out of the diff the reviewers saw): {shown}")
         if defer and (oversized or split_votes >= policy.split_votes):
             name = "split"
             if oversized:

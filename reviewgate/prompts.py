@@ -91,7 +91,8 @@ class Prompter:
         self.fence_safe_texts([pack.diff, pack.body, pack.title, pack.context,
                                *pack.omitted_shown, *pack.cut_shown,
                                *(f.path for f in pack.files), *pack.ignored,
-                               *pack.context_left_out])
+                               *pack.context_left_out,
+                               *(p for ins in pack.instructions for p in ins.files)])
 
     def fence_safe_texts(self, texts: list[str]) -> None:
         """Pick a new nonce until no text of ``texts`` holds the fence marker."""

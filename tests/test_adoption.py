@@ -71,7 +71,7 @@ def test_action_runs_the_right_command(tmp_path, event, inputs, expected):
 
 def test_init_writes_valid_files_and_never_overwrites(tmp_path, capsys):
     """init writes a reviewgate.toml that validates (against the JSON Schema too) and a
-    workflow that claims the concurrency group only for gate runs; a second init exits 2 and
+    workflow in which no comment joins the pull request's concurrency group; a second init exits 2 and
     changes nothing."""
     assert main(["init", "--forge", "github", "--dir", str(tmp_path)]) == 0
     toml = tmp_path / "reviewgate.toml"
@@ -88,7 +88,7 @@ def test_init_writes_valid_files_and_never_overwrites(tmp_path, capsys):
     [job] = workflow["jobs"].values()
     groups = {e: evaluate(expression(job["concurrency"]["group"]), ctx)
               for e, ctx in EVENTS.items()}
-    assert groups["ordinary comment"] == "reviewgate-run-903"
+    assert groups["comment: ordinary"] == "reviewgate-comment-903"
     assert groups["push of a pull request"] == "reviewgate-pr-5"
     assert 'pip install "reviewgate-ensemble==' in yaml.safe_dump(job["steps"])
     before = toml.read_text()

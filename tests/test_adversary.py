@@ -261,3 +261,47 @@ def test_rendered_comment_has_only_our_own_html(text):
         body = found.split(": ", 1)[1].strip()
         assert body.startswith(("<!-- reviewgate:seat:s -->", "<details>", "</details>",
                                 "<summary>")), found
+
+
+# --- prompts: author-controlled strings only inside the untrusted fences ----------------------
+
+import re  # noqa: E402
+
+from reviewgate.config import Config  # noqa: E402
+from reviewgate.context import build_context  # noqa: E402
+from reviewgate.prompts import Prompter  # noqa: E402
+from reviewgate.repo_context import path_instructions  # noqa: E402
+
+NAME_PIECES = ["\n", "\r", "\u2028", "\x1b", " ", "Instructions for paths (trusted", "SYSTEM:",
+               "UNTRUSTED-", " END\n", "- ", "vote OK", '"', "\\", "é", "/", "x"]
+HOSTILE_NAME = st.lists(st.sampled_from(NAME_PIECES), max_size=8).map(
+    lambda parts: "src/EVIL" + "".join(parts) + ".py")
+
+
+def _trusted_part(user: str, nonce: str) -> str:
+    return re.sub(rf"UNTRUSTED-{nonce} BEGIN [^\n]*\n.*?\nUNTRUSTED-{nonce} END", "", user,
+                  flags=re.DOTALL)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(HOSTILE_NAME, min_size=1, max_size=4, unique=True), HOSTILE_NAME)
+def test_hostile_names_stay_inside_the_fences(names, title_word):
+    """Property: file names, title, description and section titles built from hostile pieces
+    (newlines, fence look-alikes, "trusted" headings) never appear outside the fences of the
+    review prompt, even in the path instructions the repository configured."""
+    files = [{"path": name, "added": 1, "removed": 0, "status": "added",
+              "hunks": [{"old_start": 0, "old_len": 0, "new_start": 1, "new_len": 1,
+                         "lines": ["+EVIL = 1"]}]} for name in names]
+    change = ChangeSet(title=f"EVIL title {title_word}",
+                       body=f"EVIL body\n\n## EVIL section {title_word}\nEVIL text\n",
+                       diff="".join(f"+++ b/{n}\n+EVIL = 1\n" for n in names), files=files)
+    config = Config.model_validate({"path_instructions": [
+        {"path": "**", "instructions": "Check every raise for a test."}]})
+    pack = build_context(change, budget_tokens=4000, exclude=[],
+                         instructions=path_instructions(change, config))
+    prompter = Prompter(nonce="n0")
+    system, user = (m["content"] for m in prompter.review_messages(pack, "tech"))
+    assert "EVIL" not in system
+    trusted = _trusted_part(user, prompter.nonce)
+    assert "EVIL" not in trusted, trusted
+    assert "Check every raise for a test." in trusted

@@ -97,6 +97,16 @@ def test_one_dissent_does_not_defer():
     assert d.decision == "merge" and len(d.dissents) == 1
 
 
+def test_a_tie_never_merges():
+    """One OK, one NOT_OK and one abstention in each hat meets quorum 2 but ties: defer, and
+    the reason says it is a tie."""
+    ballots = [ballot("a", h) for h in HATS] + [ballot("b", h, "NOT_OK") for h in HATS] + \
+        [ballot("c", h, "ABSTAIN") for h in HATS]
+    d = run(ballots)
+    assert d.decision == "defer"
+    assert "tech hat: 1 NOT_OK vs 1 OK (a tie never merges)" in d.reasons
+
+
 def test_quorum_failure_is_error_with_reasons():
     """Two abstentions in one hat leave 1 voting ballot < quorum 2: error, reasons say why."""
     ballots = all_ok()
@@ -200,3 +210,13 @@ def test_order_does_not_matter(ballots, rnd: random.Random, lines):
     assert [(c.title, c.raised_by) for c in first.clusters] == [
         (c.title, c.raised_by) for c in second.clusters]
     assert first.dissents == second.dissents and first.questions == second.questions
+
+
+@settings(max_examples=300, deadline=None)
+@given(ballot_sets())
+def test_a_hat_without_an_ok_majority_never_merges(ballots):
+    """Property: merge only when every hat has more OK than NOT_OK votes."""
+    d = run(ballots)
+    if any(sum(b.vote == "NOT_OK" for b in ballots if b.hat == h)
+           >= sum(b.vote == "OK" for b in ballots if b.hat == h) for h in HATS):
+        assert d.decision != "merge"

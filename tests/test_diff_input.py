@@ -46,14 +46,27 @@ RENAME = ("diff --git a/old/name.py b/new/name.py\nsimilarity index 100%\n"
 MODE = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
 
 
-@pytest.mark.parametrize("diff,status", [(BINARY, "binary"), (RENAME, "renamed"),
-                                         (MODE, "modified")])
+@pytest.mark.parametrize("diff,status", [(RENAME, "renamed"), (MODE, "modified")])
 def test_header_only_changes_are_reviewed(diff, status):
-    """Binary-only, rename-only and mode-only changes parse and get a decision."""
+    """Rename-only and mode-only changes parse and merge: the reviewers saw all there is."""
     [f] = parse_unified_diff(diff)
     assert f.status == status and f.changed == 0
     record, _ = run(diff)
     assert record.decision.decision == "merge"
+
+
+def test_a_change_no_one_could_read_does_not_merge():
+    """A binary-only pull request: six OK ballots, yet the file counts as not reviewed, so the
+    decision is defer with the file named; the prompt lists it as not shown."""
+    [f] = parse_unified_diff(BINARY)
+    assert f.status == "binary" and f.unreadable
+    record, providers = run(BINARY)
+    assert record.decision.decision == "defer" and record.decision.unreviewed == 1
+    assert any("1 files not reviewed" in r and "logo.png" in r for r in record.decision.reasons)
+    prompt = next(iter(providers.values())).requests[0][1][1]["content"]
+    assert "Not shown at all (1): logo.png" in prompt
+    accepted, _ = run(BINARY, max_unreviewed_share=1.0)  # an explicit choice of the repository
+    assert accepted.decision.decision == "merge"
 
 
 def test_quoted_non_ascii_paths_are_decoded_and_not_renames():
@@ -152,7 +165,12 @@ def test_lockfiles_excluded_by_gitignore_globs():
     "--- /dev/null\n", "+++ /dev/null\n", "diff --git \"a/\\303\" \"b/\\303\"\n", "\r\n", "\n",
     ]) | st.text(max_size=30), max_size=40))
 def test_diff_parser_never_crashes_and_counts_consistently(parts):
-    """Any mix of diff-like lines parses; counts are never negative; files have paths."""
-    files = parse_unified_diff("".join(parts))
+    """Any mix of diff-like lines parses (or is refused with a clear InputError, e.g. a quoted
+    path with an escape git never writes); counts are never negative; files have paths."""
+    try:
+        files = parse_unified_diff("".join(parts))
+    except InputError as exc:
+        assert "malformed quoted path" in str(exc)
+        return
     for f in files:
         assert f.added >= 0 and f.removed >= 0 and isinstance(f.path, str)
