@@ -25,12 +25,12 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-from .changeset import ChangeSet, FileChange, parse_unified_diff
-from .config import Config
+from .changeset import ChangeSet, FileChange, parse_unified_diff, patch_section
+from .config import Config, Profile
 from .errors import ForgeError
-from .forge.base import Comment, Forge, LineComment, PullRequest, safe_message
+from .forge.base import Comment, Forge, LineComment, PullRequest, StatusRow, safe_message
 from .gate import review_change
 from .inline import Placed, place_findings
 from .prompts import Prompter
@@ -90,15 +90,46 @@ def _rounds_marker(rounds: list[Round]) -> str:
     return posted(f"<!-- reviewgate:rounds {data} -->")
 
 
+#: Status codes with which a forge refuses the whole diff as too large (GitHub: 406 "the diff
+#: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
+#: endpoints answer 422).
+DIFF_REFUSED = (406, 413, 422)
+
+
 def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
-    diff = forge.get_diff(pr.number)
+    """The change set of the pull request: the forge's unified diff, completed from the files
+    API (every page). A file missing from the diff is rebuilt from its ``patch`` when the
+    forge gives one; without one (binary, too large, or a forge that refused the whole diff)
+    it is listed with its counts and no hunk, so it counts as not reviewed.
+
+    Raises:
+        ForgeError: the diff or the files cannot be read (a refusal as too large excepted).
+    """
+    try:
+        diff = forge.get_diff(pr.number)
+    except ForgeError as exc:
+        if exc.status_code not in DIFF_REFUSED:
+            raise
+        diff = ""
     files = parse_unified_diff(diff)
     seen = {f.path for f in files}
-    for listed in forge.list_files(pr.number):  # binary or oversized files missing from the diff
-        if listed.filename not in seen:
-            files.append(FileChange(path=listed.filename, status=listed.status or "modified",
-                                    added=listed.additions, removed=listed.deletions))
-    return ChangeSet(title=pr.title, body=pr.body, diff=diff, files=files,
+    sections = []
+    for listed in forge.list_files(pr.number):
+        if listed.filename in seen:
+            continue
+        seen.add(listed.filename)
+        status = listed.status or "modified"
+        if listed.patch:
+            section = patch_section(listed.filename, listed.patch, status=status,
+                                    old_path=listed.previous_filename or None)
+            rebuilt = parse_unified_diff(section)
+            if rebuilt:
+                sections.append(section)
+                files.extend(rebuilt)
+                continue
+        files.append(FileChange(path=listed.filename, status=status,
+                                added=listed.additions, removed=listed.deletions))
+    return ChangeSet(title=pr.title, body=pr.body, diff=diff + "".join(sections), files=files,
                      head_sha=pr.head_sha, base_sha=pr.base_sha, source=label)
 
 
@@ -149,6 +180,11 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
                on_progress: Callable[[Progress], None] | None = None) -> CanaryResult:
     """Review pull request ``number`` and publish the result (steps in the module docstring).
 
+    The gate's identity is the token's login (``GET /user``) or the configured ``bot_login``;
+    a token that cannot read ``GET /user`` (a GitHub App installation token, an Actions
+    ``GITHUB_TOKEN``) is identified by the creator of its own ``pending`` claim, which carries
+    a random run id no one else can know in advance.
+
     Args:
         forge: the repository's forge adapter.
         number: the pull request number.
@@ -165,20 +201,11 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     """
     context = config.gate.context
     pr = forge.get_pull(number)
-    login = forge.whoami()
-    comments = forge.list_comments(number)
-    decision_comment = _own(comments, login, DECISION_MARKER)
-    rounds = read_rounds(decision_comment.body) if decision_comment else []
-    if not force and rounds and rounds[-1].head_sha == pr.head_sha and \
-            rounds[-1].decision in _DECISIONS[:3]:
-        latest = [s for s in forge.list_statuses(pr.head_sha)
-                  if s.context == context and s.creator == login]
-        if latest and max(latest, key=lambda s: (s.created_at, s.id)).state not in (
-                "pending", "error"):
-            return CanaryResult(decision=rounds[-1].decision, state="unchanged",
-                                head_sha=pr.head_sha, description="already reviewed",
-                                target_url=decision_comment.html_url, skipped=True)
-
+    login = _known_login(forge)
+    if login is not None and not force:
+        done = _already_decided(forge, pr, context, login)
+        if done is not None:
+            return done
     prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
     name, profile = config.profile(profile_name)
     run_id = secrets.token_hex(4)
@@ -186,65 +213,155 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
                      description=prompter.render("status_pending.j2", profile=profile,
                                                  name=name, run_id=run_id).strip()[-140:])
     try:
-        change = _change(forge, pr, label or f"{forge.name} #{number}")
-        record = review_change(change, config=config, profile_name=profile_name,
-                               prompter=prompter, on_progress=on_progress, cache_read=not force,
-                               reader=forge.read_file)
-        holder = claim_holder(forge, pr.head_sha, context, login)
-        if holder != run_id:
-            return _superseded(record, pr.head_sha, holder)
-        single = config.gate.comments == "single"
-        bodies = {} if single else {seat_marker(seat.name): render_seat(record, seat.name,
-                                                                        prompter)
-                                    for seat in profile.seats}
-        for marker, seat_body in bodies.items():
-            _upsert(forge, number, comments, login, marker, seat_body)
-        stale = forge.get_pull(number).head_sha != pr.head_sha
-        decision, state = record.decision.decision, record.decision.state
-        if profile.demo:  # fail closed: a demo model never passes the gate
-            decision, state = "error", "error"
-        placed = place_findings(record.decision.clusters, change.files)
-        current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
-                        tallies=record.decision.tally_line(), fired_by=fired_by, at=_now(),
-                        findings=tracked(record.decision.clusters))
-        previous = next((r for r in reversed(rounds) if r.findings is not None), None)
-        since = (previous, compare(previous.findings or [], current.findings or [])) \
-            if previous is not None else None
-        rounds = [_slim(r) for r in rounds] + [current]
-        rounds = rounds[-config.gate.history_rounds:]
-        body = render_decision(record, prompter, history=rounds, placed=placed, since=since,
-                               inline=config.gate.inline, seat_sections=single)
-        body += "\n" + _rounds_marker(rounds)
-        posted = _upsert(forge, number, comments, login, DECISION_MARKER, body)
-        description = status_description(record, prompter, stale=stale)
-        if profile.demo:
-            description = prompter.render("status_demo.j2", name=name).strip()[:140]
-        holder = claim_holder(forge, pr.head_sha, context, login)
-        if holder != run_id:
-            _dedupe(forge, number, login, [*bodies, DECISION_MARKER])
-            return _superseded(record, pr.head_sha, holder)
-        review_warning = None
-        if config.gate.inline:
-            review_warning = _post_review(forge, number, login, pr.head_sha, placed, record,
-                                          prompter, posted.html_url)
-        forge.set_status(pr.head_sha, state=state, context=context,
-                         description=description, target_url=posted.html_url)
-        _dedupe(forge, number, login, [*bodies, DECISION_MARKER],
-                keep={**bodies, DECISION_MARKER: body})
+        if login is None:
+            login = learn_login(forge, pr.head_sha, context, run_id)
+            done = None if force else _already_decided(forge, pr, context, login)
+            if done is not None:  # our pending row hid the decision: put it back on top
+                forge.set_status(pr.head_sha, state=done.state, context=context,
+                                 description=done.description, target_url=done.target_url)
+                return done
+        result = _review_and_publish(forge, pr, config=config, name=name, profile=profile,
+                                     prompter=prompter, login=login, run_id=run_id,
+                                     fired_by=fired_by, force=force,
+                                     label=label or f"{forge.name} #{number}",
+                                     on_progress=on_progress)
     except BaseException as exc:  # SIGTERM/SIGINT (KeyboardInterrupt) included: never pending
         _post_error(forge, pr.head_sha, context, exc)
         raise
-    result = CanaryResult(decision=decision, state=state, head_sha=pr.head_sha,
-                          description=description, target_url=posted.html_url, stale=stale,
-                          record=record)
-    if review_warning:
-        result.warnings.append(review_warning)
-    if config.gate.labels:
+    if config.gate.labels and result.state != "superseded":
         try:
-            _swap_labels(forge, number, config.gate.labels, decision)
+            _swap_labels(forge, number, config.gate.labels, result.decision)
         except ForgeError as exc:
             result.warnings.append(f"labels not updated: {safe_message(exc)}")
     return result
+
+
+def _known_login(forge: Forge) -> str | None:
+    """The bot's login when the token (or the configuration) says it; None when the token
+    cannot read ``GET /user`` (401/403) and no ``bot_login`` is configured."""
+    try:
+        return forge.whoami()
+    except ForgeError as exc:
+        if exc.status_code in (401, 403):
+            return None
+        raise
+
+
+def learn_login(forge: Forge, sha: str, context: str, run_id: str) -> str:
+    """The login that created our own ``pending`` claim (``run <run_id>`` in its description,
+    the earliest such row), adopted as the forge adapter's login.
+
+    Raises:
+        ForgeError: no such row can be read back (then set ``[gate] bot_login``).
+    """
+    rows = [s for s in forge.list_statuses(sha) if s.context == context and s.state == "pending"
+            and f"run {run_id}" in s.description and s.creator]
+    if not rows:
+        raise ForgeError("cannot tell the bot's login: GET /user is refused for this token and "
+                         "its own pending status cannot be read back; set [gate] bot_login")
+    login = min(rows, key=lambda s: (s.created_at, s.id)).creator
+    forge.adopt_login(login)
+    return login
+
+
+def _already_decided(forge: Forge, pr: PullRequest, context: str,
+                     login: str) -> CanaryResult | None:
+    """The earlier decision on this head SHA, when the decision comment's last round decided
+    it and the bot's latest final status row on it still says so; None otherwise."""
+    decision_comment = _own(forge.list_comments(pr.number), login, DECISION_MARKER)
+    rounds = read_rounds(decision_comment.body) if decision_comment else []
+    if not (rounds and rounds[-1].head_sha == pr.head_sha
+            and rounds[-1].decision in _DECISIONS[:3]):
+        return None
+    final = [s for s in forge.list_statuses(pr.head_sha)
+             if s.context == context and s.creator == login and s.state != "pending"]
+    latest = latest_row(final)
+    if latest is None or latest.state == "error":
+        return None
+    return CanaryResult(decision=rounds[-1].decision, state=latest.state, head_sha=pr.head_sha,
+                        description=latest.description, target_url=latest.target_url or (
+                            decision_comment.html_url if decision_comment else ""),
+                        skipped=True)
+
+
+def latest_row(rows: list[StatusRow]) -> StatusRow | None:
+    """The most recent status row (by creation time, then id), or None for no rows. The one
+    place the gate picks "the latest status"."""
+    return max(rows, key=lambda s: (s.created_at, s.id)) if rows else None
+
+
+def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: str,
+                        profile: Profile, prompter: Prompter, login: str, run_id: str,
+                        fired_by: str, force: bool, label: str,
+                        on_progress: Callable[[Progress], None] | None) -> CanaryResult:
+    """Steps 3-5 of the module docstring, after the pending claim."""
+    context, number = config.gate.context, pr.number
+    comments = forge.list_comments(number)
+    decision_comment = _own(comments, login, DECISION_MARKER)
+    rounds = read_rounds(decision_comment.body) if decision_comment else []
+    change = _change(forge, pr, label)
+    record = review_change(change, config=config, profile_name=name, prompter=prompter,
+                           on_progress=on_progress, cache_read=not force,
+                           reader=forge.read_file)
+    holder = claim_holder(forge, pr.head_sha, context, login)
+    if holder != run_id:
+        return _superseded(record, pr.head_sha, holder)
+    single = config.gate.comments == "single"
+    bodies = {} if single else {seat_marker(seat.name): render_seat(record, seat.name, prompter)
+                                for seat in profile.seats}
+    comments = forge.list_comments(number)  # fresh: what we would overwrite
+    before = {m: c for m in [*bodies, DECISION_MARKER]
+              if (c := _own(comments, login, m)) is not None}
+    for marker, seat_body in bodies.items():
+        _upsert(forge, number, comments, login, marker, seat_body)
+    stale = forge.get_pull(number).head_sha != pr.head_sha
+    decision, state = record.decision.decision, record.decision.state
+    if profile.demo:  # fail closed: a demo model never passes the gate
+        decision, state = "error", "error"
+    placed = place_findings(record.decision.clusters, change.files)
+    current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
+                    tallies=record.decision.tally_line(), fired_by=fired_by, at=_now(),
+                    findings=tracked(record.decision.clusters))
+    previous = next((r for r in reversed(rounds) if r.findings is not None), None)
+    since = (previous, compare(previous.findings or [], current.findings or [])) \
+        if previous is not None else None
+    rounds = ([_slim(r) for r in rounds] + [current])[-config.gate.history_rounds:]
+    body = render_decision(record, prompter, history=rounds, placed=placed, since=since,
+                           inline=config.gate.inline, seat_sections=single)
+    body += "\n" + _rounds_marker(rounds)
+    posted_comment = _upsert(forge, number, comments, login, DECISION_MARKER, body)
+    description = status_description(record, prompter, stale=stale)
+    if profile.demo:
+        description = prompter.render("status_demo.j2", name=name).strip()[:140]
+    holder = claim_holder(forge, pr.head_sha, context, login)
+    if holder != run_id:  # a later run claimed meanwhile: put back what we overwrote
+        _restore(forge, before, login)
+        _dedupe(forge, number, login, [*bodies, DECISION_MARKER])
+        return _superseded(record, pr.head_sha, holder)
+    review_warning = None
+    if config.gate.inline:
+        review_warning = _post_review(forge, number, login, pr.head_sha, placed, record,
+                                      prompter, posted_comment.html_url)
+    forge.set_status(pr.head_sha, state=state, context=context,
+                     description=description, target_url=posted_comment.html_url)
+    _dedupe(forge, number, login, [*bodies, DECISION_MARKER],
+            keep={**bodies, DECISION_MARKER: body})
+    result = CanaryResult(decision=decision, state=state, head_sha=pr.head_sha,
+                          description=description, target_url=posted_comment.html_url,
+                          stale=stale, record=record)
+    if review_warning:
+        result.warnings.append(review_warning)
+    return result
+
+
+def _restore(forge: Forge, before: dict[str, Comment], login: str) -> None:
+    """Put back the bodies a superseded run overwrote (the later run's, or an earlier round's),
+    so its round never stays in the history."""
+    for comment in before.values():
+        try:
+            forge.edit_comment(comment.id, comment.body)
+        except ForgeError:
+            pass  # deleted meanwhile by the later run's de-duplication
 
 
 def _slim(r: Round) -> Round:
@@ -310,7 +427,7 @@ def claim_holder(forge: Forge, sha: str, context: str, login: str) -> str | None
             and s.state == "pending" and _RUN_ID.search(s.description)]
     if not rows:
         return None
-    latest = max(rows, key=lambda s: (s.created_at, s.id))
+    latest = latest_row(rows)
     return _RUN_ID.search(latest.description).group(1)  # type: ignore[union-attr]
 
 
@@ -385,9 +502,9 @@ def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = No
     owner = owner or forge.whoami()
     rows = [s for s in forge.list_statuses(pr.head_sha)
             if s.context == context and s.creator == owner]
-    if not rows:
+    latest = latest_row(rows)
+    if latest is None:
         return GateReading(gate="missing", sha=pr.head_sha)
-    latest = max(rows, key=lambda s: (s.created_at, s.id))
     if latest.state == "pending":
         age = _age_s(latest.created_at, now)
         if age is None or age > max_pending_s:

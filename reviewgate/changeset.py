@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from .errors import InputError
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "matches", "parse_unified_diff", "unquote_path"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "matches", "parse_unified_diff", "patch_section",
+           "quote_path", "unquote_path"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 
@@ -147,6 +148,41 @@ def unquote_path(text: str) -> str:
         out.extend(ch.encode("utf-8", "surrogateescape"))
         i += 1
     return out.decode("utf-8", "replace")
+
+
+_QUOTE_BACK = {v: k for k, v in _ESCAPES.items()}
+
+
+def quote_path(path: str) -> str:
+    """``path`` as git writes it in a diff header: C-quoted (``"b/a\\tb.py"``) when it holds a
+    control character, a double quote or a backslash (git-config(1) ``core.quotePath``, with
+    non-ASCII kept as UTF-8); as it is otherwise. :func:`unquote_path` reverses it."""
+    if not any(ord(ch) < 0x20 or ch in '"\\' or ord(ch) == 0x7F for ch in path):
+        return path
+    out = []
+    for byte in path.encode("utf-8", "surrogateescape"):
+        if byte in _QUOTE_BACK:
+            out.append("\\" + _QUOTE_BACK[byte])
+        elif byte < 0x20 or byte == 0x7F:
+            out.append(f"\\{byte:03o}")
+        else:
+            out.append(chr(byte) if byte < 0x80 else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def patch_section(path: str, patch: str, *, status: str = "modified",
+                  old_path: str | None = None) -> str:
+    """A ``diff --git`` section for one file from its hunks alone (the ``patch`` field of the
+    GitHub files API, which leaves out the headers); added and removed files get
+    ``/dev/null`` on the missing side. Paths are quoted as git quotes them."""
+    old = old_path or path
+    a, b = quote_path(f"a/{old}"), quote_path(f"b/{path}")
+    minus = "/dev/null" if status == "added" else a
+    plus = "/dev/null" if status in ("removed", "deleted") else b
+    head = f"diff --git {a} {b}\n"
+    if old != path:
+        head += f"rename from {quote_path(old)}\nrename to {quote_path(path)}\n"
+    return f"{head}--- {minus}\n+++ {plus}\n{patch.rstrip(chr(10))}\n"
 
 
 def _strip_prefix(path: str) -> str | None:

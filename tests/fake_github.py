@@ -30,6 +30,14 @@ class FakeGitHub:
         self.trees: dict[str, dict[str, str]] = {}
         #: reviews: id, user, body, commit_id, state, comments (id, path, line, side, body)
         self.reviews: list[dict[str, Any]] = []
+        #: the login the token acts as (``github-actions[bot]`` for an Actions token, an App's
+        #: ``<slug>[bot]`` for an installation token); neither can read ``GET /user``
+        self.actor = "github-actions[bot]"
+        #: collaborator permissions (``GET .../collaborators/{user}/permission``)
+        self.permissions: dict[str, str] = {"maintainer": "write", "owner": "admin",
+                                            "stranger": "read"}
+        #: status POSTs to fail with 500, in order
+        self.fail_status_posts = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -73,6 +81,12 @@ class FakeGitHub:
             return 403, {"message": "Resource not accessible by integration"}, {}
         if path == f"{r}/pulls/7" and method == "GET":
             if headers.get("accept") == "application/vnd.github.diff":
+                if len(self.files) > 300:  # GitHub's cap on the diff media type
+                    return 406, {"message": "Sorry, the diff exceeded the maximum number of "
+                                 "files (300). Consider using 'List pull requests files' API "
+                                 "or locally cloning the repository instead.", "errors": [
+                                     {"resource": "PullRequest", "field": "diff",
+                                      "code": "too_large"}], "status": "406"}, {}
                 return 200, self.diff, {"Content-Type": "text/plain"}
             return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
                          "html_url": "https://github.com/owner/repo/pull/7",
@@ -83,14 +97,19 @@ class FakeGitHub:
         if path == f"{r}/issues/7/comments":
             if method == "GET":
                 return self._page(self.comments, query, path)  # ignores sort/direction
-            return 201, self.add_comment("github-actions[bot]", body["body"]), {}
+            return 201, self.add_comment(self.actor, body["body"]), {}
         m = re.fullmatch(rf"{r}/issues/comments/(\d+)", path)
         if m and method == "PATCH":
             c = next(c for c in self.comments if c["id"] == int(m.group(1)))
+            if c["user"]["login"] != self.actor:
+                return 403, {"message": "Resource not accessible by integration"}, {}
             c["body"] = body["body"]
             return 200, c, {}
         m = re.fullmatch(rf"{r}/statuses/([0-9a-f]{{40}})", path)
         if m and method == "POST":
+            if self.fail_status_posts > 0:
+                self.fail_status_posts -= 1
+                return 500, {"message": "Server Error"}, {}
             if body["state"] not in ("error", "failure", "pending", "success"):
                 return 422, {"message": "Validation Failed"}, {}
             self._id += 1
@@ -99,7 +118,7 @@ class FakeGitHub:
                    "created_at": (dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
                                   + dt.timedelta(seconds=self._id % 60 - 60)).isoformat()
                    .replace("+00:00", "Z"), "sha": m.group(1),
-                   "creator": {"login": "github-actions[bot]", "id": 41898282}}
+                   "creator": {"login": self.actor, "id": 41898282}}
             self.statuses.append(row)
             return 201, row, {}
         m = re.fullmatch(rf"{r}/commits/([0-9a-f]{{40}})/statuses", path)
@@ -134,7 +153,7 @@ class FakeGitHub:
             if body.get("event") != "COMMENT":
                 self.problems.append(f"review event {body.get('event')!r}")
             self._id += 1
-            review = {"id": self._id, "user": {"login": "github-actions[bot]"},
+            review = {"id": self._id, "user": {"login": self.actor},
                       "body": body.get("body", ""), "commit_id": body.get("commit_id"),
                       "state": "COMMENTED", "html_url": "https://github.com/owner/repo/pull/7",
                       "comments": []}
@@ -163,6 +182,12 @@ class FakeGitHub:
                         review["comments"].remove(c)
                         return 204, None, {}
             return 404, {"message": "Not Found"}, {}
+        m = re.fullmatch(rf"{r}/collaborators/([^/]+)/permission", path)
+        if m and method == "GET":
+            if m.group(1) not in self.permissions:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"permission": self.permissions[m.group(1)],
+                         "user": {"login": m.group(1)}}, {}
         m = re.fullmatch(rf"{r}/issues/7/labels/(.+)", path)
         if m and method == "DELETE":
             from urllib.parse import unquote

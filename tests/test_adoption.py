@@ -71,8 +71,8 @@ def test_action_runs_the_right_command(tmp_path, event, inputs, expected):
 
 def test_init_writes_valid_files_and_never_overwrites(tmp_path, capsys):
     """init writes a reviewgate.toml that validates (against the JSON Schema too) and a
-    workflow in which no comment joins the pull request's concurrency group; a second init exits 2 and
-    changes nothing."""
+    workflow in which no comment joins the pull request's concurrency group; a second init
+    exits 2 and changes nothing."""
     assert main(["init", "--forge", "github", "--dir", str(tmp_path)]) == 0
     toml = tmp_path / "reviewgate.toml"
     config = load_config(toml)

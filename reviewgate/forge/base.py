@@ -40,12 +40,16 @@ class PullRequest:
 
 @dataclass
 class ChangedFile:
-    """One row of the pull request's files list."""
+    """One row of the pull request's files list. ``patch``: the file's hunks without headers
+    (GitHub's files API; absent for binary or large files, and on Forgejo/Gitea);
+    ``previous_filename``: the old path of a rename."""
 
     filename: str
     status: str = ""
     additions: int = 0
     deletions: int = 0
+    patch: str | None = None
+    previous_filename: str = ""
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Forge(Protocol):
     def get_diff(self, number: int) -> str: ...
     def list_files(self, number: int) -> list[ChangedFile]: ...
     def whoami(self) -> str: ...
+    def adopt_login(self, login: str) -> None: ...
     def list_comments(self, number: int) -> list[Comment]: ...
     def create_comment(self, number: int, body: str) -> Comment: ...
     def edit_comment(self, comment_id: int, body: str) -> Comment: ...
@@ -293,8 +298,15 @@ class RestForge:
         """Every changed file, all pages."""
         endpoint = f"GET {self._r}/pulls/{number}/files"
         return [ChangedFile(filename=need(f, "filename", endpoint), status=f.get("status", ""),
-                            additions=f.get("additions", 0), deletions=f.get("deletions", 0))
+                            additions=f.get("additions", 0), deletions=f.get("deletions", 0),
+                            patch=f.get("patch") if isinstance(f.get("patch"), str) else None,
+                            previous_filename=f.get("previous_filename") or "")
                 for f in self._pages(f"{self._r}/pulls/{number}/files")]
+
+    def adopt_login(self, login: str) -> None:
+        """Take ``login`` as the bot's login from now on (learnt from a status row the token
+        itself created, when ``GET /user`` is refused)."""
+        self._login = login
 
     def whoami(self) -> str:
         """The login of the token's user (the bot), from ``GET /user``.

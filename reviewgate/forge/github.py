@@ -9,7 +9,11 @@ Differences from Forgejo that matter here (GitHub REST API docs; DESIGN.md secti
 - four status states (``error``, ``failure``, ``pending``, ``success``); a status row reports its
   state in ``state``;
 - labels are added by name (GitHub creates missing ones) and removed by name;
-- an Actions ``GITHUB_TOKEN`` cannot read ``GET /user``: the bot is ``github-actions[bot]``;
+- an Actions ``GITHUB_TOKEN`` or an App installation token cannot read ``GET /user`` (403):
+  the gate then takes its login from the configured ``bot_login`` or from the creator of its
+  own pending status (:func:`reviewgate.canary.learn_login`), never from a guess;
+- the diff media type is refused (406, ``too_large``) past 300 files or 20,000 lines; the files
+  API (up to 3,000 files) carries each file's hunks in ``patch``;
 - a file at a commit: ``GET /repos/{o}/{r}/contents/{path}?ref=SHA`` with
   ``Accept: application/vnd.github.raw+json`` returns the raw bytes;
 - a review: ``POST /repos/{o}/{r}/pulls/{n}/reviews`` with ``commit_id``, ``event: COMMENT`` and
@@ -26,12 +30,11 @@ from urllib.parse import quote
 
 from ..errors import ForgeError
 from ..paths import quote_repo_path
-from .base import Comment, ForgeHTTP, LineComment, RestForge, Review, need
+from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
 
 __all__ = ["GitHubForge"]
 
 PER_PAGE = 100
-ACTIONS_BOT = "github-actions[bot]"
 
 
 def api_root(url: str) -> str:
@@ -72,17 +75,6 @@ class GitHubForge(RestForge):
         """The unified diff, via the diff media type."""
         return self.http.request("GET", f"{self._r}/pulls/{number}",
                                  headers={"Accept": "application/vnd.github.diff"}).text
-
-    def whoami(self) -> str:
-        """The bot's login: ``GET /user``, or ``github-actions[bot]`` for an Actions token."""
-        if self._login is None:
-            try:
-                self._login = need(self.http.json("GET", "/user"), "login", "GET /user")
-            except ForgeError as exc:
-                if exc.status_code not in (401, 403):
-                    raise
-                self._login = ACTIONS_BOT
-        return self._login
 
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment, all pages, sorted by creation (the API ignores sort parameters)."""
