@@ -145,12 +145,28 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
     console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "
                   f"{p.split_votes} split votes, consolidation {p.consolidate}")
+    console.print(escape(gate_identity(config)), soft_wrap=True)
     problems = profile_problems(profile)
     for problem in problems:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if not problems:
         console.print("ready: every credential and extra present, the policy can be met")
     return problems
+
+
+def gate_identity(config: Config) -> str:
+    """Which login's statuses and comments the gate trusts as its own, and how it is found."""
+    bot = os.environ.get("REVIEWGATE_BOT_LOGIN") or config.gate.bot_login
+    if bot:
+        source = "REVIEWGATE_BOT_LOGIN" if os.environ.get("REVIEWGATE_BOT_LOGIN") else \
+            "[gate] bot_login"
+        return (f"gate identity: {bot} (from {source}); only its statuses in context "
+                f"{config.gate.context} count")
+    return ("gate identity: the forge token's own login (GET /user); a token that cannot read "
+            "GET /user (GitHub App installation token, Actions GITHUB_TOKEN) is identified by "
+            "the creator of the gate's own pending status during `canary`, and `command` and "
+            "`gate-status` then need [gate] bot_login (for GITHUB_TOKEN that is "
+            "github-actions[bot], which every workflow of the repository can post as)")
 
 
 @contextlib.contextmanager

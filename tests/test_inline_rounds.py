@@ -140,8 +140,9 @@ def test_github_review_uses_line_and_side_and_retires_the_old_one(loopback, tmp_
 def test_a_refused_review_leaves_the_gate_and_comments_intact(fake, loopback, tmp_path, capsys):
     """The forge refuses the review (422): the decision comment and the status are still
     posted, the run says why the line comments are missing, and no review is left behind."""
-    fake.prs[7].files = [{"filename": "src/other.py", "status": "modified", "additions": 1,
-                          "deletions": 0, "changes": 1}]  # the fake now rejects PATH's lines
+    # the fake now rejects PATH's lines (a mode-only change, so nothing goes unreviewed)
+    fake.prs[7].files = [{"filename": "src/other.py", "status": "modified", "additions": 0,
+                          "deletions": 0, "changes": 0}]
     config = write_config(tmp_path, loopback.url)
     serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
     assert canary(fake, config) == 0
