@@ -78,10 +78,12 @@ def progress_printer(profile: Profile) -> Iterator[Callable[[Progress], None]]:
 def profile_problems(profile: Profile) -> list[str]:
     """What would stop this profile from reviewing as configured: a missing credential
     variable (Ollama Cloud needs ``OLLAMA_API_KEY``), a missing extra (``local`` needs
-    llama-cpp-python and the packaged model), a quorum the seats cannot meet."""
-    from .providers.local import missing_modules
+    llama-cpp-python and the packaged model), a llama.cpp build this machine cannot run
+    (:func:`reviewgate.providers.local.runtime_problem`), a quorum the seats cannot meet."""
+    from .providers.local import missing_modules, runtime_problem
 
     problems = []
+    runtime_checked = False
     for seat in profile.seats:
         env = seat.key_env
         if env is not None and not os.environ.get(env, "").strip():
@@ -91,6 +93,11 @@ def profile_problems(profile: Profile) -> list[str]:
             if absent:
                 problems.append(f"seat {seat.name}: {', '.join(absent)} not installed: "
                                 "pip install 'reviewgate-ensemble[local]'")
+            elif not runtime_checked:  # once: every local seat shares the runtime
+                runtime_checked = True
+                problem = runtime_problem()
+                if problem:
+                    problems.append(f"embedded model: {problem}")
         if seat.provider == "openai-compatible" and not seat.base_url:
             problems.append(f"seat {seat.name}: openai-compatible needs base_url")
     seats = len(profile.seats)

@@ -55,3 +55,38 @@ def test_two_concurrent_runs_publish_once(forgejo, loopback, tmp_path, trial):  
     rounds = read_rounds(decision["body"])
     assert len(rounds) == 1 + published
     assert forgejo.status_rows(HEAD)[-1]["status"] == "success"
+
+
+def test_a_superseded_run_leaves_no_round_behind(forgejo, loopback, tmp_path,  # noqa: F811
+                                                 monkeypatch):
+    """Run A passes its first claim check; run B claims later and publishes completely; A then
+    writes its comments, finds itself superseded and puts back what it overwrote: the history
+    holds the earlier round and B's, never A's, and B's status is the last."""
+    import reviewgate.canary as canary_module
+    from reviewgate.canary import run_canary
+    from reviewgate.config import load_config
+    from reviewgate.forge import make_forge
+
+    config_path = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config_path) == 0  # an earlier round
+    config = load_config(config_path)
+    real_render_seat = canary_module.render_seat
+    state = {"b_ran": False}
+
+    def render_seat(record, seat, prompter=None):
+        if not state["b_ran"]:  # A is between its first claim check and its writes
+            state["b_ran"] = True
+            b = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+            result = run_canary(b, number=7, config=config, fired_by="run-b", force=True)
+            assert result.state == "success"
+        return real_render_seat(record, seat, prompter)
+
+    monkeypatch.setattr(canary_module, "render_seat", render_seat)
+    a = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    result = run_canary(a, number=7, config=config, fired_by="run-a", force=True)
+    assert result.state == "superseded"
+    [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+    assert [r.fired_by for r in read_rounds(decision["body"])] == ["ci", "run-b"]
+    assert len(ours(forgejo)) == 4
+    assert forgejo.status_rows(HEAD)[-1]["status"] == "success"

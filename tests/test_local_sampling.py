@@ -80,10 +80,11 @@ def test_grammar_first_answers_follow_the_schema_with_few_full_scans():
     import llama_cpp
 
     from reviewgate.providers.grammar_sampler import GrammarFirst, PastDeadline
-    from reviewgate.providers.local import DEFAULT_MODEL, _load, model_path
+    from reviewgate.providers.local import DEFAULT_MODEL
+    from reviewgate.providers.local_worker import load_model
     from reviewgate.verdict import Verdict, verdict_schema
 
-    llm = _load(model_path(DEFAULT_MODEL), 2048)
+    llm = load_model(DEFAULT_MODEL, 2048)
     schema = verdict_schema("grammar")
     messages = [{"role": "user", "content": "Review: the change caches the SSL context of "
                  "the HTTP adapter at import time. Answer with the verdict JSON."}]
@@ -114,36 +115,27 @@ def test_grammar_first_answers_follow_the_schema_with_few_full_scans():
 
 
 @pytest.mark.model
-def test_a_local_ballot_stops_generating_at_its_deadline(monkeypatch):
-    """The deadline ends the generation itself (not only the wait for it): the sampler ends
-    it mid-answer, the call raises ProviderTimeout within seconds (a 450-token allowance at
-    about 35 tokens/s would take 13 s), and the model is free for the next ballot."""
+def test_a_local_ballot_stops_generating_at_its_deadline():
+    """The deadline ends the generation itself in the worker (not only the wait for it): the
+    call raises ProviderTimeout within seconds (a 450-token allowance at about 35 tokens/s
+    would take 13 s), and the same worker answers the next ballot."""
     pytest.importorskip("llama_cpp")
     from reviewgate.config import SeatConfig
     from reviewgate.errors import ProviderTimeout
-    from reviewgate.providers import grammar_sampler
-    from reviewgate.providers.local import (DEFAULT_MODEL, LocalProvider, _load, _run_lock,
-                                            model_path)
+    from reviewgate.providers import local
     from reviewgate.verdict import verdict_schema
 
-    samplers: list[grammar_sampler.GrammarFirst] = []
-
-    class Spy(grammar_sampler.GrammarFirst):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            samplers.append(self)
-
-    monkeypatch.setattr(grammar_sampler, "GrammarFirst", Spy)
-    seat = SeatConfig(name="g", provider="local", model=DEFAULT_MODEL, seed=1,
+    seat = SeatConfig(name="g", provider="local", model=local.DEFAULT_MODEL, seed=1,
                       context_window=2048, max_output_tokens=450, temperature=0.7)
-    _load(model_path(DEFAULT_MODEL), 2048)  # loaded before the clock starts
+    provider = local.LocalProvider(seat)
+    schema = verdict_schema("grammar")
+    warm = [{"role": "user", "content": "Answer with the verdict JSON: vote OK."}]
+    provider._run(warm, schema, 120.0)  # the worker has loaded the model before the clock
+    worker = local._worker()
     messages = [{"role": "user", "content": "Write a very long verdict with many risks."}]
     started = time.monotonic()
-    with pytest.raises(ProviderTimeout):
-        LocalProvider(seat)._run(messages, verdict_schema("grammar"), started + 0.3)
+    with pytest.raises(ProviderTimeout, match="passed its deadline"):
+        provider._run(messages, schema, 0.3)
     assert time.monotonic() - started < 3
-    [sampler] = samplers
-    assert isinstance(sampler.failure, grammar_sampler.PastDeadline)
-    assert sampler.steps < 40  # ended mid-answer: no complete verdict is that short
-    assert _run_lock.acquire(timeout=0.1)
-    _run_lock.release()
+    assert local._worker() is worker and worker.proc.is_alive() and worker.dead is None
+    assert provider._run(warm, schema, 120.0).text  # the model is free for the next ballot

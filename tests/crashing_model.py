@@ -1,0 +1,24 @@
+"""Test doubles for the embedded model's worker process (runners of
+:mod:`reviewgate.providers.local_worker`): each stands in for llama.cpp inside the worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+
+def segfault(request: dict[str, Any]) -> dict[str, Any]:
+    """Die as a native fault would: a real SIGSEGV to the worker's own process."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+    raise AssertionError("unreachable: the process is gone")
+
+
+def answer_ok(request: dict[str, Any]) -> dict[str, Any]:
+    """Answer an OK verdict, recording that it ran in a process other than the gate's."""
+    import json
+
+    verdict = {"vote": "OK", "confidence": 0.7, "summary": f"worker pid {os.getpid()}",
+               "risks": [], "opportunities": [], "split": False, "suggested_split": [],
+               "questions": []}
+    return {"text": json.dumps(verdict), "finish": "stop", "tokens_in": 10, "tokens_out": 5}
