@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from reviewgate.config import Config, Profile, SeatConfig  # noqa: E402
-from reviewgate.gate import review_change  # noqa: E402
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff  # noqa: E402
+from reviewgate.core.config import Config, Profile, SeatConfig  # noqa: E402
+from reviewgate.ensemble.pipeline import review_change  # noqa: E402
 from reviewgate.testing import ScriptedProvider, verdict_json  # noqa: E402
 
 

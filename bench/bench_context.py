@@ -26,12 +26,12 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from reviewgate.cli import git_reader  # noqa: E402
-from reviewgate.config import Config  # noqa: E402
-from reviewgate.context import estimate_tokens  # noqa: E402
-from reviewgate.gate import build_packs, prepare  # noqa: E402
-from reviewgate.prompts import Prompter  # noqa: E402
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff  # noqa: E402
+from reviewgate.cli.main import git_reader  # noqa: E402
+from reviewgate.core.config import Config  # noqa: E402
+from reviewgate.context.packing import estimate_tokens  # noqa: E402
+from reviewgate.ensemble.pipeline import build_packs, prepare  # noqa: E402
+from reviewgate.context.prompts import Prompter  # noqa: E402
 
 SEATS_BEFORE = [{"name": n, "provider": "openai-compatible", "model": "m",
                  "context_window": 32768} for n in ("claude", "gpt", "glm")]

@@ -22,9 +22,9 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewgate.consolidate import Item, group_findings  # noqa: E402
-from reviewgate.dataset import load_dataset  # noqa: E402
-from reviewgate.evaluate import evaluate_recorded  # noqa: E402
+from reviewgate.core.consolidate import Item, group_findings  # noqa: E402
+from reviewgate.quality.dataset import load_dataset  # noqa: E402
+from reviewgate.quality.evaluate import evaluate_recorded  # noqa: E402
 
 NAMED = [("augment", "bugbot", "greptile"), ("claude", "coderabbit", "qodo"),
          ("copilot", "gemini", "propel")]

@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from loopback import Loopback, Reply  # noqa: E402
 from test_providers_wire import anthropic_body, ollama_body, openai_body  # noqa: E402
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from reviewgate.config import Profile, SeatConfig  # noqa: E402
-from reviewgate.context import build_context  # noqa: E402
-from reviewgate.prompts import Prompter  # noqa: E402
-from reviewgate.review import run_review  # noqa: E402
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff  # noqa: E402
+from reviewgate.core.config import Profile, SeatConfig  # noqa: E402
+from reviewgate.context.packing import build_context  # noqa: E402
+from reviewgate.context.prompts import Prompter  # noqa: E402
+from reviewgate.ensemble.fanout import run_review  # noqa: E402
 from reviewgate.testing import verdict_json  # noqa: E402
 
 

@@ -58,7 +58,7 @@ def main() -> int:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
         redact = module.redact_secrets
     else:
-        from reviewgate.redaction import redact_secrets as redact
+        from reviewgate.context.redaction import redact_secrets as redact
     print(f"{'input':<12} {'lines':>8} {'MB':>6} {'min s':>7} {'median s':>9} {'found':>6}")
     for name, text in (("synthetic", synthetic()), ("real PRs", real(args.prs))):
         times = []

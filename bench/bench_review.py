@@ -22,12 +22,12 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from reviewgate.config import Config, Profile, SeatConfig, builtin_local_profile  # noqa: E402
-from reviewgate.context import build_context  # noqa: E402
-from reviewgate.gate import review_change  # noqa: E402
-from reviewgate.prompts import Prompter  # noqa: E402
-from reviewgate.review import run_review  # noqa: E402
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff  # noqa: E402
+from reviewgate.core.config import Config, Profile, SeatConfig, builtin_local_profile  # noqa: E402
+from reviewgate.context.packing import build_context  # noqa: E402
+from reviewgate.ensemble.pipeline import review_change  # noqa: E402
+from reviewgate.context.prompts import Prompter  # noqa: E402
+from reviewgate.ensemble.fanout import run_review  # noqa: E402
 from reviewgate.testing import ScriptedProvider, verdict_json  # noqa: E402
 
 PRS = ["requests-7328-redirect-history", "requests-6667-ssl-context",

@@ -9,15 +9,16 @@ __version__ = "0.2.0"
 # The public names are imported on first use (PEP 562), so `reviewgate --version` and the CLI's
 # start-up do not pay for pydantic, the SDKs or the templates.
 _LAZY = {
-    "ChangeSet": "changeset", "parse_unified_diff": "changeset",
-    "Config": "config", "Policy": "config", "Profile": "config", "SeatConfig": "config",
-    "load_config": "config",
-    "Item": "consolidate", "group_findings": "consolidate",
-    "Decision": "decision", "decide": "decision",
-    "ConfigError": "errors", "ProviderError": "errors", "ReviewgateError": "errors",
-    "UserError": "errors",
-    "Ballot": "verdict", "Finding": "verdict", "Verdict": "verdict",
-    "extract_verdict": "verdict",
+    "ChangeSet": "core.changeset", "parse_unified_diff": "core.changeset",
+    "Config": "core.config", "Policy": "core.config", "Profile": "core.config",
+    "SeatConfig": "core.config",
+    "load_config": "core.config",
+    "Item": "core.consolidate", "group_findings": "core.consolidate",
+    "Decision": "core.decision", "decide": "core.decision",
+    "ConfigError": "core.errors", "ProviderError": "core.errors", "ReviewgateError": "core.errors",
+    "UserError": "core.errors",
+    "Ballot": "core.verdict", "Finding": "core.verdict", "Verdict": "core.verdict",
+    "extract_verdict": "core.verdict",
 }
 
 

@@ -13,8 +13,8 @@ import contextlib
 import json
 from typing import Any, AsyncContextManager, ClassVar
 
-from .config import SeatConfig
-from .errors import ProviderError
+from .core.config import SeatConfig
+from .core.errors import ProviderError
 from .providers.base import Completion
 
 __all__ = ["ScriptedProvider", "verdict_json"]

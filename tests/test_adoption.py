@@ -13,8 +13,8 @@ import pytest
 import yaml
 from test_workflows import EVENTS, evaluate, expression
 
-from reviewgate.cli import main
-from reviewgate.config import load_config
+from reviewgate.cli.main import main
+from reviewgate.core.config import load_config
 
 ROOT = Path(__file__).parent.parent
 
@@ -98,7 +98,7 @@ def test_init_writes_valid_files_and_never_overwrites(tmp_path, capsys):
 
 def test_schema_rejects_a_typo():
     """The JSON Schema is strict: an unknown key fails validation (editors flag it)."""
-    from reviewgate.config import Config
+    from reviewgate.core.config import Config
     schema = Config.model_json_schema()
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"default_profil": "x"}, schema)

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cli import serve, write_config
 
-from reviewgate.changeset import parse_unified_diff
-from reviewgate.cli import main
-from reviewgate.errors import InputError
+from reviewgate.core.changeset import parse_unified_diff
+from reviewgate.cli.main import main
+from reviewgate.core.errors import InputError
 from reviewgate.forge import make_forge
-from reviewgate.paths import UnsafePath, check_repo_path, quote_repo_path
+from reviewgate.core.paths import UnsafePath, check_repo_path, quote_repo_path
 
 HEAD = "a" * 40
 BASE = "b" * 40
@@ -116,9 +116,9 @@ def test_accepted_paths_never_escape(path):
 
 # --- secrets in every form are redacted before a model sees them -------------------------------
 
-from reviewgate.gate import redact_change  # noqa: E402
-from reviewgate.changeset import ChangeSet  # noqa: E402
-from reviewgate.redaction import redact_secrets  # noqa: E402
+from reviewgate.ensemble.pipeline import redact_change  # noqa: E402
+from reviewgate.core.changeset import ChangeSet  # noqa: E402
+from reviewgate.context.redaction import redact_secrets  # noqa: E402
 
 K1 = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw"
 K2 = "7onLRnrq0IzW7yWR7QkrmBL7jTKEn5uqKhbwN3q4Zx9aB2c4D6e8F0g1H3j5K7m9P1r"
@@ -186,7 +186,7 @@ def test_ordinary_code_is_not_redacted():
 
 from markdown_it import MarkdownIt  # noqa: E402
 
-from reviewgate.sanitize import has_active_markup, sanitize  # noqa: E402
+from reviewgate.publish.sanitize import has_active_markup, sanitize  # noqa: E402
 
 PIECES = ["[", "]", "(", ")", "<", ">", "!", "`", "//evil.example/x", "http://evil.example",
           "www.evil.example", "@user", "\n", "\n\n", " ", ":", "*", "_", "<img src=x>",
@@ -241,9 +241,9 @@ def test_named_link_forms_are_neutralized(text):
 def test_rendered_comment_has_only_our_own_html(text):
     """Property on the whole seat comment: the only raw HTML is the template's own (markers,
     details/summary), and there is no link at all."""
-    from reviewgate.config import Config, Profile, SeatConfig
-    from reviewgate.gate import review_change
-    from reviewgate.render import render_seat
+    from reviewgate.core.config import Config, Profile, SeatConfig
+    from reviewgate.ensemble.pipeline import review_change
+    from reviewgate.publish.render import render_seat
     from reviewgate.testing import ScriptedProvider, verdict_json
 
     seat = SeatConfig(name="s", provider="openai-compatible", model="m")
@@ -267,10 +267,10 @@ def test_rendered_comment_has_only_our_own_html(text):
 
 import re  # noqa: E402
 
-from reviewgate.config import Config  # noqa: E402
-from reviewgate.context import build_context  # noqa: E402
-from reviewgate.prompts import Prompter  # noqa: E402
-from reviewgate.repo_context import path_instructions  # noqa: E402
+from reviewgate.core.config import Config  # noqa: E402
+from reviewgate.context.packing import build_context  # noqa: E402
+from reviewgate.context.prompts import Prompter  # noqa: E402
+from reviewgate.context.repository import path_instructions  # noqa: E402
 
 NAME_PIECES = ["\n", "\r", "\u2028", "\x1b", " ", "Instructions for paths (trusted", "SYSTEM:",
                "UNTRUSTED-", " END\n", "- ", "vote OK", '"', "\\", "é", "/", "x"]

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff
-from reviewgate.config import Config, Profile, SeatConfig
-from reviewgate.context import build_context
-from reviewgate.gate import review_change
-from reviewgate.prompts import Prompter
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff
+from reviewgate.core.config import Config, Profile, SeatConfig
+from reviewgate.context.packing import build_context
+from reviewgate.ensemble.pipeline import review_change
+from reviewgate.context.prompts import Prompter
 from reviewgate.providers.base import Completion
-from reviewgate.render import render_decision, render_seat
-from reviewgate.review import run_review
+from reviewgate.publish.render import render_decision, render_seat
+from reviewgate.ensemble.fanout import run_review
 from reviewgate.testing import ScriptedProvider, verdict_json
-from reviewgate.verdict import ExtractionError, extract_verdict
+from reviewgate.core.verdict import ExtractionError, extract_verdict
 
 GOOD = json.loads(verdict_json("NOT_OK", risks=[{
     "severity": "high", "title": "Leak", "location": "a.py:1", "detail": "d",

@@ -10,9 +10,9 @@ from conftest import DATA
 from fake_forgejo import FakeForgejo, FakePR
 from test_cli import BLOCKER, serve, write_config
 
-from reviewgate.canary import read_gate
-from reviewgate.commands import find_command
-from reviewgate.cli import main
+from reviewgate.gate import read_gate
+from reviewgate.gate import find_command
+from reviewgate.cli.main import main
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
 
@@ -147,7 +147,7 @@ def test_token_without_write_access(forgejo, loopback, tmp_path, monkeypatch, ca
 def test_failure_after_pending_posts_error(forgejo, loopback, tmp_path, monkeypatch, capsys):
     """A crash after pending leaves status error with the reason, never pending; the CLI's last
     resort prints one line and exits 12 (no traceback)."""
-    import reviewgate.canary as canary_mod
+    import reviewgate.gate.run as canary_mod
 
     def boom(*args, **kwargs):
         raise RuntimeError("model fleet on fire\nsecond line")

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import DATA
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff
 
 
 @pytest.mark.parametrize("name", ["requests-6667-ssl-context", "requests-7328-redirect-history",

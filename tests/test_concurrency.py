@@ -15,7 +15,7 @@ from test_canary import HEAD, canary, forgejo, ours  # noqa: F401 - the fixture
 from test_cli import serve, write_config
 from test_providers_wire import openai_body
 
-from reviewgate.canary import read_rounds
+from reviewgate.gate import read_rounds
 from reviewgate.testing import verdict_json
 
 ROOT = Path(__file__).parent.parent
@@ -62,9 +62,9 @@ def test_a_superseded_run_leaves_no_round_behind(forgejo, loopback, tmp_path,  #
     """Run A passes its first claim check; run B claims later and publishes completely; A then
     writes its comments, finds itself superseded and puts back what it overwrote: the history
     holds the earlier round and B's, never A's, and B's status is the last."""
-    import reviewgate.canary as canary_module
-    from reviewgate.canary import run_canary
-    from reviewgate.config import load_config
+    import reviewgate.gate.run as canary_module
+    from reviewgate.gate.run import run_canary
+    from reviewgate.core.config import load_config
     from reviewgate.forge import make_forge
 
     config_path = write_config(tmp_path, loopback.url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reviewgate.config import load_config
-from reviewgate.errors import ConfigError
+from reviewgate.core.config import load_config
+from reviewgate.core.errors import ConfigError
 
 GOOD = """
 default_profile = "canary"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewgate.config import Policy
-from reviewgate.consolidate import Item, group_findings, similarity_matrix
-from reviewgate.decision import decide
-from reviewgate.verdict import Ballot, Finding, Verdict
+from reviewgate.core.config import Policy
+from reviewgate.core.consolidate import Item, group_findings, similarity_matrix
+from reviewgate.core.decision import decide
+from reviewgate.core.verdict import Ballot, Finding, Verdict
 
 
 def f(severity: str, title: str, location: str = "", detail: str = "") -> Finding:

@@ -7,9 +7,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewgate.config import Policy
-from reviewgate.decision import decide
-from reviewgate.verdict import Ballot, Finding, Verdict
+from reviewgate.core.config import Policy
+from reviewgate.core.decision import decide
+from reviewgate.core.verdict import Ballot, Finding, Verdict
 
 HATS = ["tech", "product"]
 

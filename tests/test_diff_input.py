@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff, unquote_path
-from reviewgate.config import Config, Policy, Profile, SeatConfig
-from reviewgate.context import estimate_tokens
-from reviewgate.errors import InputError
-from reviewgate.gate import review_change
-from reviewgate.prompts import Prompter
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff, unquote_path
+from reviewgate.core.config import Config, Policy, Profile, SeatConfig
+from reviewgate.context.packing import estimate_tokens
+from reviewgate.core.errors import InputError
+from reviewgate.ensemble.pipeline import review_change
+from reviewgate.context.prompts import Prompter
 from reviewgate.testing import ScriptedProvider, verdict_json
 
 SEATS = [SeatConfig(name=n, provider="openai-compatible", model="m", context_window=8192,

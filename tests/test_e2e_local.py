@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import DATA
 
-from reviewgate.cli import EXIT_FOR, main
+from reviewgate.cli.main import EXIT_FOR, main
 
 pytestmark = pytest.mark.model
 

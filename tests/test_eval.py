@@ -9,10 +9,10 @@ from conftest import DATA
 from loopback import Reply
 from test_providers_wire import openai_body
 
-from reviewgate.cli import main
-from reviewgate.dataset import load_dataset
-from reviewgate.errors import InputError
-from reviewgate.scoring import ClusterOutcome, score_pr
+from reviewgate.cli.main import main
+from reviewgate.quality.dataset import load_dataset
+from reviewgate.core.errors import InputError
+from reviewgate.quality.scoring import ClusterOutcome, score_pr
 from reviewgate.testing import verdict_json
 
 MINI = DATA / "eval-mini" / "dataset.json"

@@ -17,9 +17,9 @@ from test_canary import CONTEXT, HEAD, canary, forgejo  # noqa: F401 - the fixtu
 from test_cli import serve, write_config
 from test_providers_wire import openai_body
 
-from reviewgate.canary import read_gate
-from reviewgate.cli import main
-from reviewgate.config import Config, builtin_local_profile, load_config
+from reviewgate.gate import read_gate
+from reviewgate.cli.main import main
+from reviewgate.core.config import Config, builtin_local_profile, load_config
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
 

@@ -12,9 +12,9 @@ import pytest
 from loopback import Reply
 from test_providers_wire import SECRET, WIRES, make_seat, run_one
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff
-from reviewgate.config import Config, Profile, SeatConfig
-from reviewgate.gate import review_change
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff
+from reviewgate.core.config import Config, Profile, SeatConfig
+from reviewgate.ensemble.pipeline import review_change
 from reviewgate.testing import verdict_json
 
 

@@ -8,12 +8,12 @@ import time
 import pytest
 from loopback import Reply
 
-from reviewgate.config import Profile, SeatConfig
-from reviewgate.context import ContextPack
-from reviewgate.prompts import Prompter
-from reviewgate.review import run_review
+from reviewgate.core.config import Profile, SeatConfig
+from reviewgate.context.packing import ContextPack
+from reviewgate.context.prompts import Prompter
+from reviewgate.ensemble.fanout import run_review
 from reviewgate.testing import verdict_json
-from reviewgate.verdict import Ballot
+from reviewgate.core.verdict import Ballot
 
 SECRET = "sk-test-0123456789abcdef"
 

@@ -12,13 +12,13 @@ from conftest import DATA
 from fake_forgejo import FakeForgejo, FakePR
 from test_cli import serve, write_config
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff
-from reviewgate.cli import main
-from reviewgate.config import Config, load_config
-from reviewgate.context import build_context, description_sections
-from reviewgate.excerpts import excerpt, priority, render_numbered
-from reviewgate.gate import build_packs, review_change
-from reviewgate.prompts import Prompter
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff
+from reviewgate.cli.main import main
+from reviewgate.core.config import Config, load_config
+from reviewgate.context.packing import build_context, description_sections
+from reviewgate.context.excerpts import excerpt, priority, render_numbered
+from reviewgate.ensemble.pipeline import build_packs, review_change
+from reviewgate.context.prompts import Prompter
 from reviewgate.testing import ScriptedProvider, verdict_json
 
 HEAD = "a" * 40
@@ -152,7 +152,7 @@ def test_per_seat_packs_follow_each_window_and_hats_share_a_prefix():
         {"name": "large", "provider": "openai", "model": "gpt-5"}]}}})
     _, profile = config.profile("p")
     prompter = Prompter(nonce="n0")
-    from reviewgate.repo_context import RepoContext
+    from reviewgate.context.repository import RepoContext
     packs = build_packs(profile, change, prompter, config=config,
                         repo=RepoContext(sources=sources))
     small, large = packs["small"], packs["large"]

@@ -12,10 +12,10 @@ from test_canary import HEAD, forgejo  # noqa: F401 - the fixture
 from test_cli import write_config
 from test_providers_wire import openai_body
 
-from reviewgate.changeset import ChangeSet, parse_unified_diff
-from reviewgate.cli import main
-from reviewgate.context import build_context
-from reviewgate.prompts import Prompter
+from reviewgate.core.changeset import ChangeSet, parse_unified_diff
+from reviewgate.cli.main import main
+from reviewgate.context.packing import build_context
+from reviewgate.context.prompts import Prompter
 from reviewgate.testing import verdict_json
 
 ENV_SECRET = "planted-env-secret-7f3a9c2e41"

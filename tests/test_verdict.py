@@ -7,7 +7,7 @@ import json
 import pytest
 
 from reviewgate.testing import verdict_json
-from reviewgate.verdict import ExtractionError, Verdict, extract_verdict, verdict_schema
+from reviewgate.core.verdict import ExtractionError, Verdict, extract_verdict, verdict_schema
 
 
 def test_plain_json():

@@ -26,7 +26,7 @@ def github_workflow() -> dict:
 def init_workflow(forge: str):
     """The workflow `reviewgate init --forge FORGE` writes (rendered as the command does)."""
     def load() -> dict:
-        from reviewgate.prompts import Prompter
+        from reviewgate.context.prompts import Prompter
 
         text = Prompter().render("init/workflow.yml.j2", forge=forge, version="0.0.0",
                                  runner="docker", token_secret="REVIEWGATE_BOT_TOKEN")

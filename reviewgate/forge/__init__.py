@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from ..errors import UserError, register_secret
+from ..core.errors import UserError, register_secret
 from .base import ChangedFile, Comment, Forge, PullRequest, StatusRow
 
 __all__ = ["REGISTRY", "TOKEN_ENV", "ChangedFile", "Comment", "Forge", "PullRequest",

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Protocol
 
 import httpx
-from tenacity import (Retrying, RetryCallState, retry_if_exception, stop_after_attempt,
-                      wait_exponential_jitter)
+from tenacity import Retrying
 
-from ..errors import ForgeError, redact, register_secret
-from ..providers.base import parse_retry_after
+from ..core.errors import ForgeError, redact, register_secret
+from ..core.retry import parse_retry_after, policy, retryable_status
 
 __all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "LineComment", "PullRequest",
            "RestForge", "Review", "StatusRow", "need", "safe_message"]
@@ -102,7 +101,7 @@ class Review:
 
 
 class Forge(Protocol):
-    """The forge operations the gate uses. All raise :class:`~reviewgate.errors.ForgeError`."""
+    """The forge operations the gate uses. All raise :class:`~reviewgate.core.errors.ForgeError`."""
 
     name: ClassVar[str]
     #: Commit status states this forge accepts.
@@ -133,21 +132,15 @@ class Forge(Protocol):
 
 
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-_RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 
 
 class _Retryable(Exception):
+    """A forge failure the one retry policy (:mod:`reviewgate.core.retry`) may try again."""
+
     def __init__(self, error: ForgeError, retry_after: float | None):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
-
-
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, _Retryable) and exc.retry_after is not None:
-        return min(exc.retry_after, 30.0)
-    return wait_exponential_jitter(multiplier=0.5, max=8.0)(state)
 
 
 @dataclass
@@ -157,7 +150,7 @@ class ForgeHTTP:
     Args:
         base_url: the API root (``https://host/api/v1`` for Forgejo/Gitea).
         auth_header: the full ``Authorization`` value (``token <t>`` / ``Bearer <t>``); it is
-            registered with :func:`~reviewgate.errors.redact` and never shown.
+            registered with :func:`~reviewgate.core.errors.redact` and never shown.
         timeout_s: per-request timeout in seconds.
         attempts: tries per request for retryable failures.
     """
@@ -191,7 +184,7 @@ class ForgeHTTP:
             error = ForgeError(f"{method} {path}: HTTP {response.status_code}: "
                                f"{response.text[:300]}", status_code=response.status_code,
                                method=method, path=path)
-            if response.status_code in _RETRY_STATUSES:
+            if retryable_status(response.status_code):
                 raise _Retryable(error, parse_retry_after(response.headers))
             raise error
         return response
@@ -204,9 +197,8 @@ class ForgeHTTP:
         Raises:
             ForgeError: a non-retryable error status, or retries ran out (the last error).
         """
-        retrying = Retrying(stop=stop_after_attempt(self.attempts if retry else 1), wait=_wait,
-                            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-                            reraise=True)
+        retrying = Retrying(**policy(self.attempts if retry else 1,
+                                     lambda e: isinstance(e, _Retryable)))
         try:
             for attempt in retrying:
                 with attempt:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..paths import quote_repo_path
+from ..core.paths import quote_repo_path
 from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
 
 __all__ = ["ForgejoForge", "GiteaForge"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..config import SeatConfig
+from ..core.config import SeatConfig
 from .base import Completion, Provider
 
 __all__ = ["REGISTRY", "Completion", "Provider", "make_provider"]
@@ -31,7 +31,7 @@ def make_provider(seat: SeatConfig) -> Provider:
         MissingCredentials: the seat's key variable is unset.
         ConfigError: the provider name is unknown (``replay`` is built by the review loop).
     """
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     target = REGISTRY.get(seat.provider)
     if target is None:

@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 
 import anthropic
 
-from ..config import SeatConfig
-from ..errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
-from ..prompts import HAT_MARKER
-from .base import Completion, RemoteProvider, parse_retry_after, resolve_key
+from ..core.config import SeatConfig
+from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from ..core.verdict import HAT_MARKER
+from ..core.retry import parse_retry_after
+from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["AnthropicProvider"]
 
@@ -48,7 +49,7 @@ class AnthropicProvider(RemoteProvider):
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """One message; maps SDK errors to :mod:`reviewgate.errors` (see base)."""
+        """One message; maps SDK errors to :mod:`reviewgate.core.errors` (see base)."""
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         chat: list[dict[str, Any]] = [m for m in messages if m["role"] != "system"]
         if chat and chat[-1]["role"] == "user" and HAT_MARKER in chat[-1]["content"]:

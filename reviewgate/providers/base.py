@@ -1,23 +1,22 @@
 """What every provider adapter implements, and the helpers they share.
 
 A provider owns one seat's client and credentials and translates one chat request to and from its
-wire API. It raises :class:`~reviewgate.errors.ProviderError` subclasses; it never retries (the
-SDKs' own retries are switched off) because :mod:`reviewgate.review` applies one retry policy.
+wire API. It raises :class:`~reviewgate.core.errors.ProviderError` subclasses; it never retries (the
+SDKs' own retries are switched off) because :mod:`reviewgate.ensemble.fanout` applies one retry
+policy.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
-import time
 from dataclasses import dataclass
-from typing import Any, AsyncContextManager, ClassVar, Literal, Mapping, Protocol
+from typing import Any, AsyncContextManager, ClassVar, Literal, Protocol
 
-from ..config import SeatConfig
-from ..errors import MissingCredentials
+from ..core.config import SeatConfig
+from ..core.errors import MissingCredentials
 
-__all__ = ["Completion", "Finish", "Provider", "parse_retry_after", "resolve_key"]
+__all__ = ["Completion", "Finish", "Provider", "resolve_key"]
 
 Finish = Literal["stop", "length", "refusal"]
 
@@ -110,28 +109,3 @@ def resolve_key(seat: SeatConfig, *, required: bool = True) -> str | None:
         return None
     return value
 
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date).
-
-    Source: RFC 9110 section 10.2.3; ``retry-after-ms`` is the OpenAI/Anthropic extension.
-    """
-    if not headers:
-        return None
-    lower = {k.lower(): v for k, v in headers.items()}
-    try:
-        if "retry-after-ms" in lower:
-            return max(0.0, float(lower["retry-after-ms"]) / 1000)
-    except ValueError:
-        pass
-    value = lower.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, parsed.timestamp() - time.time())

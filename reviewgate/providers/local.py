@@ -31,8 +31,8 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar
 
-from ..config import SeatConfig
-from ..errors import ProviderError, ProviderTimeout, UserError
+from ..core.config import SeatConfig
+from ..core.errors import ProviderError, ProviderTimeout, UserError
 from . import local_worker
 from .base import Completion
 

@@ -76,7 +76,7 @@ def load_model(model: str, n_ctx: int) -> Any:
     """
     key = (str(model), int(n_ctx))
     if key not in _loaded:
-        from ..errors import UserError
+        from ..core.errors import UserError
 
         try:
             import llama_cpp
@@ -104,7 +104,7 @@ def llama_runner(request: dict[str, Any]) -> dict[str, Any]:
     """
     import time
 
-    from ..errors import UserError
+    from ..core.errors import UserError
 
     deadline = time.monotonic() + float(request["timeout_s"])
     try:
@@ -160,7 +160,7 @@ def serve(conn: Any, runner: str) -> None:
         try:
             answer = run(request)
         except Exception as exc:  # noqa: BLE001 - every failure is an answer, never a hang
-            from ..errors import UserError
+            from ..core.errors import UserError
 
             kind = "setup" if isinstance(exc, UserError) else "failed"
             answer = {"error": kind, "message": f"{type(exc).__name__}: {exc}"}

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 import httpx
 import ollama
 
-from ..config import SeatConfig
-from ..errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from ..core.config import SeatConfig
+from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
 from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["OllamaProvider"]
@@ -48,7 +48,8 @@ class OllamaProvider(RemoteProvider):
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """One non-streaming chat; maps client errors to :mod:`reviewgate.errors` (see base)."""
+        """One non-streaming chat; maps client errors to :mod:`reviewgate.core.errors` (see
+        base)."""
         options: dict[str, Any] = {"num_ctx": self.seat.context_window,
                                    "num_predict": self.seat.max_output_tokens,
                                    "temperature": self.seat.temperature}

@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 
 import openai
 
-from ..config import SeatConfig
-from ..errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
-from .base import Completion, RemoteProvider, parse_retry_after, resolve_key
+from ..core.config import SeatConfig
+from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from ..core.retry import parse_retry_after
+from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
 
@@ -59,7 +60,7 @@ class OpenAIProvider(RemoteProvider):
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """One chat completion; maps SDK errors to :mod:`reviewgate.errors` (see base)."""
+        """One chat completion; maps SDK errors to :mod:`reviewgate.core.errors` (see base)."""
         kwargs: dict[str, Any] = {
             "model": self.seat.model, "messages": messages,
             self.max_tokens_param: self.seat.max_output_tokens,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any, AsyncContextManager, ClassVar
 
-from ..config import SeatConfig
-from ..errors import ProviderError
-from ..verdict import Ballot
+from ..core.config import SeatConfig
+from ..core.errors import ProviderError
+from ..core.verdict import Ballot
 from .base import Completion
 
 __all__ = ["ReplayProvider"]

@@ -1,0 +1,272 @@
+"""The forge subcommands of the CLI edge: ``canary``, ``gate-status`` and ``command``.
+
+Every option can come from the Actions environment: ``GITHUB_SERVER_URL``,
+``GITHUB_REPOSITORY``, the event payload at ``GITHUB_EVENT_PATH`` (pull request number, or the
+``pr`` input of ``workflow_dispatch``), ``REVIEWGATE_FORGE`` (forgejo, gitea, github). The token
+comes from ``REVIEWGATE_FORGE_TOKEN`` (then the runner's automatic token) and is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import InputError, UserError
+
+__all__ = ["add_forge_commands"]
+
+
+def _event(path: str | None) -> dict[str, Any]:
+    path = path or os.environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read event payload {path}: {exc}") from None
+
+
+def _pr_from_event(event: dict[str, Any]) -> int | None:
+    for value in ((event.get("pull_request") or {}).get("number"),
+                  (event.get("issue") or {}).get("number"),
+                  (event.get("inputs") or {}).get("pr")):
+        if value not in (None, ""):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise UserError(f"pull request number must be an integer, got {value!r}") from None
+    return None
+
+
+def _forge(args: argparse.Namespace, config_bot: str | None):
+    from ..forge import forge_token, make_forge
+
+    url = args.url or os.environ.get("GITHUB_SERVER_URL")
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not url or not repo:
+        raise UserError("--url and --repo are required outside Actions "
+                        "(GITHUB_SERVER_URL / GITHUB_REPOSITORY)")
+    kind = args.forge or os.environ.get("REVIEWGATE_FORGE") or (
+        "github" if "github.com" in url else "forgejo")
+    token = forge_token()
+    if token is None:
+        raise UserError("no forge token: set REVIEWGATE_FORGE_TOKEN (a bot token with write "
+                        "access to commit statuses and comments)")
+    bot = args.bot_login or os.environ.get("REVIEWGATE_BOT_LOGIN") or config_bot
+    return make_forge(kind, url=url, repo=repo, token=token, bot_login=bot), f"{kind} {repo}"
+
+
+def _number(args: argparse.Namespace, event: dict[str, Any]) -> int:
+    number = args.pr if args.pr is not None else _pr_from_event(event)
+    if number is None:
+        raise UserError("--pr is required (no pull request in the event payload)")
+    return number
+
+
+def cmd_canary(args: argparse.Namespace) -> int:
+    """``reviewgate canary``: review a pull request and publish comments and status."""
+    from ..core.config import load_config
+    from ..gate import run_canary
+    from .main import EXIT_FOR, _actions_outputs
+    from .progress import progress_printer
+
+    config = load_config(args.config)
+    number = _number(args, _event(args.event))
+    forge, label = _forge(args, config.gate.bot_login)
+    _cancel_on_sigterm()
+    try:
+        _, profile = config.profile(args.profile)
+        with progress_printer(profile) as on_progress:
+            result = run_canary(forge, number=number, config=config, profile_name=args.profile,
+                                fired_by=args.fired_by or os.environ.get("GITHUB_ACTOR", "ci"),
+                                force=args.force, label=f"{label}#{number}",
+                                on_progress=on_progress)
+    finally:
+        forge.close()
+    if result.state == "superseded":
+        print(f"SUPERSEDED={result.description}")
+        return 0
+    if result.skipped:
+        print(f"head {result.head_sha[:12]} already has a decision ({result.decision}); "
+              "use --force to review again")
+    else:
+        print(f"GATE={result.decision}\nSTATE={result.state}\nSHA={result.head_sha}\n"
+              f"URL={result.target_url}")
+        if result.stale:
+            print("STALE=the head moved during the review; the new head was not reviewed")
+        if result.record is not None:
+            _actions_outputs(result.record)
+            outputs = os.environ.get("GITHUB_OUTPUT")
+            if outputs:
+                with open(outputs, "a", encoding="utf-8") as fh:
+                    fh.write(f"url={result.target_url}\n")
+            if args.out:
+                Path(args.out).write_text(result.record.dump(), encoding="utf-8")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
+
+
+def _cancel_on_sigterm() -> None:
+    """Turn SIGTERM (a cancelled CI job) into KeyboardInterrupt, as SIGINT already is, so the
+    canary posts ``error`` with the reason before exiting instead of leaving ``pending``."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
+
+
+def cmd_gate_status(args: argparse.Namespace) -> int:
+    """``reviewgate gate-status``: read the gate for the current head; exit 0 only on merge."""
+    from ..core.config import load_config
+    from ..gate import read_gate
+    from .main import EXIT_NOT_PASSED
+
+    config = load_config(args.config)
+    context = args.context or config.gate.context
+    number = _number(args, _event(args.event))
+    forge, _ = _forge(args, config.gate.bot_login)
+    deadline = time.monotonic() + (args.wait or 0)
+    owner = args.bot_login or os.environ.get("REVIEWGATE_BOT_LOGIN") or config.gate.bot_login
+    try:
+        while True:
+            reading = read_gate(forge, number, context, owner=owner,
+                                max_pending_s=config.gate.pending_timeout_s)
+            if reading.gate not in ("pending", "missing") or time.monotonic() >= deadline:
+                break
+            time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
+    finally:
+        forge.close()
+    print(f"GATE={reading.gate}\nSHA={reading.sha}\nURL={reading.url}")
+    if reading.override:
+        print(f"OVERRIDE={reading.description}")
+    return 0 if reading.passed else EXIT_NOT_PASSED
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    """``reviewgate override``: an audited override of the gate, as the token's own user
+    (``GET /user``; ``GITHUB_ACTOR`` is never trusted), who must have write access; bound to
+    ``--sha`` when given (the head the operator saw), else to the head when the command runs."""
+    from ..core.config import load_config
+    from ..gate import WRITE_PERMISSIONS, override_gate
+
+    if not args.reason or not args.reason.strip():
+        raise UserError("--reason is required: say why the gate is overridden")
+    config = load_config(args.config)
+    number = _number(args, _event(args.event))
+    forge, _ = _forge(args, config.gate.bot_login)
+    try:
+        by = forge.whoami()
+        permission = forge.permission(by)
+        if permission not in WRITE_PERMISSIONS:
+            raise UserError(f"the token's user {by} has {permission} access: an override "
+                            "needs write access")
+        sha = args.sha or forge.get_pull(number).head_sha
+        result = override_gate(forge, number=number, config=config, by=by,
+                               reason=args.reason, sha=sha)
+    finally:
+        forge.close()
+    print(f"GATE=merge\nSTATE=success\nSHA={result.head_sha}\nURL={result.target_url}\n"
+          f"OVERRIDE={result.description}")
+    return 0
+
+
+def cmd_command(args: argparse.Namespace) -> int:
+    """``reviewgate command``: handle an ``issue_comment`` event (``/canary``)."""
+    from ..core.config import load_config
+    from .main import EXIT_FOR
+    from ..gate import handle_comment
+
+    config = load_config(args.config)
+    event = _event(args.event)
+    if not event:
+        raise UserError("--event (or GITHUB_EVENT_PATH) must name an issue_comment payload")
+    forge, _ = _forge(args, config.gate.bot_login)
+    _cancel_on_sigterm()
+    try:
+        outcome = handle_comment(forge, event, config=config, profile_name=args.profile)
+    finally:
+        forge.close()
+    if outcome.action not in ("fired", "overridden") or outcome.result is None:
+        print(f"{outcome.action}: {outcome.reason}")
+        return 0
+    result = outcome.result
+    if result.state == "superseded":
+        print(f"SUPERSEDED={result.description}")
+        return 0
+    print(f"GATE={result.decision}\nSTATE={result.state}\nSHA={result.head_sha}\n"
+          f"URL={result.target_url}")
+    return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
+
+
+def _sha_prefix(text: str) -> str:
+    """A head SHA prefix: 7 to 40 hex digits (argparse type)."""
+    value = text.strip().lower()
+    if not 7 <= len(value) <= 40 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("a SHA is 7 to 40 hex digits")
+    return value
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--forge", choices=["forgejo", "gitea", "github"],
+                   help="default: REVIEWGATE_FORGE, else github for github.com, else forgejo")
+    p.add_argument("--url", help="forge URL (default: GITHUB_SERVER_URL)")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="default: GITHUB_REPOSITORY")
+    p.add_argument("--pr", type=int, help="pull request number (default: from the event)")
+    p.add_argument("--event", metavar="FILE", help="event payload (default: GITHUB_EVENT_PATH)")
+    p.add_argument("--config", metavar="PATH")
+    p.add_argument("--bot-login", help="the bot's login (default: GET /user)")
+
+
+def add_forge_commands(sub: argparse._SubParsersAction) -> None:
+    from .main import add_command
+
+    """Register ``canary``, ``gate-status`` and ``command`` on the CLI's subparsers."""
+    canary = add_command(
+        sub, "canary", "review a pull request and set the quality gate",
+        "reviewgate canary --forge forgejo --url https://forge.example --repo o/r --pr 42",
+        "reviewgate canary --pr 42 --force   # Actions: URL and repo from the env")
+    _common(canary)
+    canary.add_argument("--profile")
+    canary.add_argument("--force", action="store_true", help="review even if already decided")
+    canary.add_argument("--fired-by", help="recorded in the round history (default: "
+                                           "GITHUB_ACTOR or ci)")
+    canary.add_argument("--out", metavar="FILE", help="write decision.json here")
+    canary.set_defaults(func=cmd_canary)
+
+    status = add_command(
+        sub, "gate-status", "the gate for the current head (for merge bots)",
+        "reviewgate gate-status --pr 42 && merge-it",
+        "reviewgate gate-status --pr 42 --wait 600 --interval 15")
+    _common(status)
+    status.add_argument("--context", help="status context (default: reviewgate/quality-gate)")
+    status.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                        help="poll until a final state or SECONDS pass")
+    status.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
+    status.set_defaults(func=cmd_gate_status)
+
+    command = add_command(
+        sub, "command", "handle /canary from an issue_comment event",
+        "reviewgate command --event \"$GITHUB_EVENT_PATH\" --config reviewgate.toml")
+    _common(command)
+    command.add_argument("--profile")
+    command.set_defaults(func=cmd_command)
+
+    override = add_command(
+        sub, "override", "audited override: success on the current head, with who and why",
+        "reviewgate override --pr 42 --reason 'providers down; reviewed by hand'")
+    _common(override)
+    override.add_argument("--reason", required=True, help="why (recorded and shown)")
+    override.add_argument("--sha", type=_sha_prefix, metavar="SHA",
+                          help="the head SHA (7-40 hex digits) you reviewed; refused if the "
+                               "head is another (default: the head when this runs)")
+    override.set_defaults(func=cmd_override)

@@ -1,0 +1,283 @@
+"""The context pack: what every reviewer sees, cut to a token budget.
+
+Token counts are estimates: :data:`CHARS_PER_TOKEN` characters per token (code and English through
+common BPE tokenizers average 3.5-4 characters per token; the lower figure errs toward fitting).
+Files go in priority order (:func:`reviewgate.context.excerpts.priority`: source, tests, docs,
+the rest;
+lockfiles and generated files, the policy's ``size_exclude``, last). Each file's diff is kept
+whole while it fits; the first file that does not fit is cut at a hunk boundary; every file left
+out or cut is listed so the reviewers know what they did not see.
+
+What the diff leaves of the budget goes to repository context read at the head SHA (``sources``):
+first the enclosing function or class around each hunk of each shown file, in the same order,
+then whole files where they fit (replacing their excerpts). Files whose context did not fit are
+listed too. Lockfiles and generated files never get context. No network imports.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from ..core.changeset import ChangeSet, FileChange, matches
+from .excerpts import excerpt, priority, render_numbered
+
+__all__ = ["CHARS_PER_TOKEN", "ContextPack", "PathInstructionShown", "Section", "build_context",
+           "description_sections", "estimate_tokens", "safe_path"]
+
+#: Characters per token used for every budget estimate.
+CHARS_PER_TOKEN = 3.5
+#: The body (pull-request description) is cut to this many characters.
+MAX_BODY_CHARS = 6000
+#: Share of the budget the changed-files list (and the lists of files not shown) may take; the
+#: rest is diff text, so a pull request of 20,000 files still shows diff.
+FILE_LIST_SHARE = 0.2
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_path(path: str) -> str:
+    """A file name as shown to reviewers: control characters, newlines and line separators
+    escaped (``\\n``, ``\\x1b``), so a name cannot open a line of its own in the prompt."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], path)
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimated token count of ``text`` (characters / :data:`CHARS_PER_TOKEN`, rounded up)."""
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+class PathInstructionShown(BaseModel):
+    """A ``[[path_instructions]]`` entry that matches changed files: its glob, its text and the
+    changed files it applies to."""
+
+    path: str
+    instructions: str
+    files: list[str]
+
+
+class Section(BaseModel):
+    """One headed section of the pull-request description (``## Out of scope``): the author's
+    text, shown to reviewers as such."""
+
+    title: str
+    text: str
+
+
+class FileLine(BaseModel):
+    """One row of the changed-files list."""
+
+    path: str
+    status: str
+    added: int
+    removed: int
+
+
+class ContextPack(BaseModel):
+    """Pull-request text, budgeted diff and norms.
+
+    ``omitted`` lists files left out of ``diff`` entirely; ``cut`` lists files whose diff was
+    shortened (``omitted_shown``/``cut_shown``: the names as shown to reviewers, escaped and
+    capped). ``files`` is the changed-files list as shown (cut to its share of the budget;
+    ``unlisted`` more files were not listed). ``diff_tokens`` is the estimate for ``diff``;
+    ``budget_tokens`` the budget it had.
+    """
+
+    title: str
+    body: str
+    files: list[FileLine]
+    diff: str
+    omitted: list[str] = Field(default_factory=list)
+    cut: list[str] = Field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    norms: str = ""
+    diff_tokens: int = 0
+    budget_tokens: int = 0
+    unlisted: int = 0
+    omitted_shown: list[str] = Field(default_factory=list)
+    cut_shown: list[str] = Field(default_factory=list)
+    context: str = ""
+    context_files: list[str] = Field(default_factory=list)
+    whole_files: list[str] = Field(default_factory=list)
+    context_left_out: list[str] = Field(default_factory=list)
+    context_tokens: int = 0
+    instructions: list[PathInstructionShown] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    ignored: list[str] = Field(default_factory=list)
+
+    @property
+    def shared_tokens(self) -> int:
+        """Estimated tokens of diff plus context (the part that varies with the change)."""
+        return self.diff_tokens + self.context_tokens
+
+
+def _cut_file(f: FileChange, budget_chars: int) -> str:
+    """The file's diff header plus as many whole hunks as fit in ``budget_chars``."""
+    text = f.text
+    first = text.find("\n@@")
+    head = text[: first + 1] if first != -1 else text
+    out = head
+    for hunk in f.hunks:
+        block = (f"@@ -{hunk.old_start},{hunk.old_len} +{hunk.new_start},{hunk.new_len} @@"
+                 f"{(' ' + hunk.header) if hunk.header else ''}\n" + "\n".join(hunk.lines) + "\n")
+        if len(out) + len(block) > budget_chars:
+            break
+        out += block
+    return out if len(out) > len(head) else ""
+
+
+def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
+                  norms: str = "", sources: dict[str, str] | None = None, around: int = 20,
+                  whole_files: bool = True, context_max_tokens: int | None = None,
+                  instructions: list[PathInstructionShown] | None = None,
+                  ignored: list[str] | None = None,
+                  unread: list[str] | None = None) -> ContextPack:
+    """Build the context pack for ``change`` with at most ``budget_tokens`` of diff and
+    repository context.
+
+    Args:
+        change: the parsed change.
+        budget_tokens: estimated tokens allowed for the diff text plus the context.
+        exclude: globs of lockfiles/generated files: reviewed last, never given context.
+        norms: repository review norms (trusted text read from the base branch), passed through.
+        sources: path -> post-change file text (read at the head SHA); None: no context.
+        around: lines each side of a hunk when no enclosing definition is found.
+        whole_files: give whole files when the budget allows.
+        context_max_tokens: at most this many tokens of context, whatever the budget left.
+        instructions: the path instructions that apply, passed through.
+        ignored: files left out by the ``ignore`` globs, passed through for the listing.
+        unread: changed files whose text could not be read: listed with the files whose
+            context did not fit (unless their diff was left out anyway).
+    """
+    total_chars = int(budget_tokens * CHARS_PER_TOKEN)
+    listed, list_chars = _listed(change.files, int(total_chars * FILE_LIST_SHARE))
+    budget_chars = max(0, total_chars - list_chars)
+    ordered = sorted(change.files, key=lambda f: (matches(f.path, exclude), priority(f.path)))
+    parts: list[str] = []
+    used = 0
+    omitted: list[str] = []
+    cut: list[str] = []
+    cut_off = False  # once one file is left out for the budget, later ones are not cut in
+    if not change.files and change.diff:
+        parts.append(change.diff[:budget_chars])
+        used = len(parts[0])
+    for f in ordered:
+        if f.unreadable:  # binary or patch left out: no text a reviewer could see
+            omitted.append(f.path)
+            continue
+        if used + len(f.text) <= budget_chars:
+            parts.append(f.text)
+            used += len(f.text)
+            continue
+        partial = _cut_file(f, budget_chars - used) if not cut_off else ""
+        if partial:
+            parts.append(partial)
+            used += len(partial)
+            cut.append(f.path)
+        else:
+            omitted.append(f.path)
+            cut_off = True
+    diff = "".join(parts)
+    context = _pack_context([f for f in ordered if f.path not in omitted
+                             and not matches(f.path, exclude)], sources or {},
+                            _context_chars(budget_chars - used, context_max_tokens),
+                            around=around, whole_files=whole_files)
+    shown = max(len(listed), 20)
+    body = change.body
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS] + "\n[... description cut ...]"
+    return ContextPack(
+        title=change.title, body=body, files=listed, unlisted=len(change.files) - len(listed),
+        diff=diff, omitted=omitted, cut=cut, added=change.added, removed=change.removed,
+        norms=norms, diff_tokens=estimate_tokens(diff), budget_tokens=budget_tokens,
+        omitted_shown=[safe_path(p) for p in omitted[:shown]],
+        cut_shown=[safe_path(p) for p in cut[:shown]], context=context.text,
+        context_files=context.files, whole_files=context.whole,
+        context_left_out=context.left_out + [p for p in unread or [] if p not in omitted],
+        context_tokens=estimate_tokens(context.text) if context.text else 0,
+        instructions=instructions or [], sections=description_sections(body),
+        ignored=ignored or [])
+
+
+def _context_chars(left: int, max_tokens: int | None) -> int:
+    return left if max_tokens is None else min(left, int(max_tokens * CHARS_PER_TOKEN))
+
+
+class _Packed(BaseModel):
+    text: str = ""
+    files: list[str] = Field(default_factory=list)
+    whole: list[str] = Field(default_factory=list)
+    left_out: list[str] = Field(default_factory=list)
+
+
+def _pack_context(files: list[FileChange], sources: dict[str, str], budget_chars: int, *,
+                  around: int, whole_files: bool) -> _Packed:
+    """Excerpts first (priority order), then whole files where they fit in what is left."""
+    candidates = [f for f in files if f.path in sources and f.status != "deleted" and f.hunks]
+    blocks: dict[str, str] = {}
+    used = 0
+    left_out: list[str] = []
+    for f in candidates:
+        ranges = excerpt(f, sources[f.path], around=around)
+        if not ranges:
+            continue
+        block = f"--- {safe_path(f.path)} (around the hunks)\n" + render_numbered(
+            f, sources[f.path], ranges)
+        if used + len(block) <= budget_chars:
+            blocks[f.path] = block
+            used += len(block)
+        else:
+            left_out.append(f.path)
+    whole: list[str] = []
+    if whole_files:
+        for f in candidates:
+            if f.path not in blocks:
+                continue
+            block = f"--- {safe_path(f.path)} (whole file)\n" + render_numbered(
+                f, sources[f.path], None)
+            extra = len(block) - len(blocks[f.path])
+            if used + extra <= budget_chars:
+                blocks[f.path] = block
+                used += extra
+                whole.append(f.path)
+    return _Packed(text="".join(blocks[f.path] for f in candidates if f.path in blocks),
+                   files=[f.path for f in candidates if f.path in blocks], whole=whole,
+                   left_out=left_out)
+
+
+_HEADING = re.compile(r"^(?:#{1,6}[ \t]+(?P<h>[^\n#][^\n]*?)[ \t#]*|\*\*(?P<b>[^*\n]{1,80})\*\*:?)"
+                      r"[ \t]*$", re.MULTILINE)
+
+
+def description_sections(body: str) -> list[Section]:
+    """The headed sections of a pull-request description (Markdown ``#`` headings, or a line
+    that is only ``**bold**``), in order; text before the first heading is a section with an
+    empty title. Empty when the description has no headings."""
+    heads = list(_HEADING.finditer(body))
+    if not heads:
+        return []
+    out = [Section(title="", text=body[:heads[0].start()].strip())] if body[
+        :heads[0].start()].strip() else []
+    for n, m in enumerate(heads):
+        end = heads[n + 1].start() if n + 1 < len(heads) else len(body)
+        text = body[m.end():end].strip()
+        title = (m.group("h") or m.group("b") or "").strip().rstrip(":")
+        if title and text:
+            out.append(Section(title=title[:80], text=text))
+    return out
+
+
+def _listed(files: list[FileChange], budget_chars: int) -> tuple[list[FileLine], int]:
+    """The first files whose list rows fit ``budget_chars`` (at least 20 when there are), and
+    the characters the rows take (counted twice: the omitted list may repeat them)."""
+    rows: list[FileLine] = []
+    used = 0
+    for f in files:
+        cost = 2 * (len(f.path) + 40)
+        if used + cost > budget_chars and len(rows) >= 20:
+            break
+        rows.append(FileLine(path=safe_path(f.path), status=f.status, added=f.added,
+                             removed=f.removed))
+        used += cost
+    return rows, used

@@ -1,0 +1,386 @@
+"""Configuration: profiles of seats, hats and the decision policy, loaded from TOML.
+
+Sources, first found wins: an explicit ``--config PATH``; ``reviewgate.toml`` in the repository
+root (the working directory); ``[tool.reviewgate]`` in ``pyproject.toml``. With none of them the
+built-in ``local`` profile runs (the embedded offline model in three seats).
+
+Units: ``timeout_s`` seconds, ``max_output_tokens`` / ``context_window`` tokens, prices in USD per
+million tokens. Imports: stdlib and pydantic only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      model_validator)
+
+from .errors import ConfigError
+from .catalogue import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_OUTPUT, lookup
+
+__all__ = [
+    "Config",
+    "ContextConfig",
+    "GateConfig",
+    "PathInstruction",
+    "Policy",
+    "Profile",
+    "ProviderName",
+    "SeatConfig",
+    "load_config",
+]
+
+ProviderName = Literal["anthropic", "openai", "openai-compatible", "ollama", "local", "replay"]
+
+#: The env var a seat reads its key from when ``api_key_env`` is not set; None: no key needed.
+DEFAULT_KEY_ENV: dict[str, str | None] = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "openai-compatible": None,
+    "ollama": None,
+    "local": None,
+    "replay": None,
+}
+
+
+#: Where a provider's requests go when a seat sets no ``base_url`` (the SDKs' defaults).
+DEFAULT_ENDPOINT: dict[str, str] = {
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com/v1",
+    "openai-compatible": "(base_url not set)",
+    "ollama": "http://127.0.0.1:11434",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeatConfig(_Strict):
+    """One model endpoint.
+
+    ``api_key_env`` names the env var holding the key (never the key itself). ``seed`` is sent
+    where the provider supports it (the local profile uses three seeds for three seats).
+    ``structured_output`` picks how the schema is requested from an OpenAI-compatible server:
+    ``json_schema`` (OpenAI, vLLM), ``json_object`` (llama.cpp's Python server), ``none``.
+
+    ``context_window``, ``max_output_tokens`` (tokens) and the ``price_*_per_mtok`` keys (USD
+    per million tokens: input, output, cache read, cache write) left unset come from the
+    built-in model table (:mod:`reviewgate.core.catalogue`), else from defaults (32,768-token
+    window,
+    2,048 output tokens, price 0); :meth:`origin` says which. From the table, the output
+    allowance is 2,048 tokens (16,000 for reasoning models), capped at the model's limit.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    provider: ProviderName
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    context_window: int | None = Field(default=None, gt=512)
+    seed: int | None = None
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    price_in_per_mtok: float | None = Field(default=None, ge=0)
+    price_out_per_mtok: float | None = Field(default=None, ge=0)
+    price_cached_per_mtok: float | None = Field(default=None, ge=0)
+    price_cache_write_per_mtok: float | None = Field(default=None, ge=0)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fill_from_table(self) -> SeatConfig:
+        found = lookup(self.model)
+        info = found[1] if found else None
+        table = f"built-in table ({found[0]})" if found else ""
+        wanted = {
+            "context_window": (info.context_window if info else DEFAULT_CONTEXT_WINDOW),
+            "max_output_tokens": info.default_output if info else DEFAULT_MAX_OUTPUT,
+            "price_in_per_mtok": info.price_in if info else 0.0,
+            "price_out_per_mtok": info.price_out if info else 0.0,
+            "price_cached_per_mtok": info.price_cached if info else None,
+            "price_cache_write_per_mtok": info.price_cache_write if info else None,
+        }
+        for key, value in wanted.items():
+            if getattr(self, key) is not None:
+                self._origins.setdefault(key, "seat")
+                continue
+            if key.startswith("price_cache"):  # unknown model: cached tokens at the input price
+                value = self.price_in_per_mtok if value is None else value
+            object.__setattr__(self, key, value)
+            self._origins[key] = table or "default"
+        return self
+
+    def origin(self, key: str) -> str:
+        """Where the value of ``key`` came from: ``seat``, ``built-in table (<id>)`` or
+        ``default``."""
+        return self._origins.get(key, "seat")
+
+    @property
+    def cloud(self) -> bool:
+        """True for an Ollama Cloud seat (a ``:cloud`` model or an ``ollama.com`` base URL)."""
+        return self.provider == "ollama" and (self.model.endswith(":cloud")
+                                              or "ollama.com" in (self.base_url or ""))
+
+    @property
+    def key_env(self) -> str | None:
+        """The env var this seat reads its key from, or None when it needs none (Ollama Cloud
+        needs ``OLLAMA_API_KEY``)."""
+        if self.api_key_env:
+            return self.api_key_env
+        if self.cloud:
+            return "OLLAMA_API_KEY"
+        return DEFAULT_KEY_ENV[self.provider]
+
+    @property
+    def endpoint(self) -> str:
+        """The URL the seat's requests go to (its ``base_url`` or the provider's default)."""
+        return self.base_url or DEFAULT_ENDPOINT.get(self.provider, "(in-process)")
+
+
+class Policy(_Strict):
+    """The decision policy (DESIGN.md section 4); every field is a default that can be changed.
+
+    ``blockers``: ``any`` means one blocker from any non-abstaining ballot defers; ``corroborated``
+    means only blockers raised by two or more seats defer (single-reviewer blockers become
+    operator questions). ``max_unreviewed_share``: the share of files (lockfiles and generated
+    files excepted) that may be left out of what reviewers saw before the decision is at least
+    ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``:
+    ``deterministic`` groups the findings offline (:mod:`reviewgate.core.consolidate`);
+    ``seat:NAME`` asks that configured seat to group them in one extra call and falls back to
+    the deterministic grouping if the call fails.
+    """
+
+    quorum: int = Field(default=2, ge=1)
+    blockers: Literal["any", "corroborated"] = "any"
+    split_max_changed_lines: int = Field(default=400, ge=1)
+    split_max_files: int = Field(default=10, ge=1)
+    split_votes: int = Field(default=2, ge=1)
+    max_unreviewed_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    consolidate: str = Field(default="deterministic",
+                             pattern=r"^(deterministic|seat:[A-Za-z0-9_.-]+)$")
+    size_exclude: list[str] = Field(default_factory=lambda: [
+        "*.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "uv.lock",
+        "Cargo.lock", "go.sum", "*.min.js", "*.min.css", "*.pb.go", "*_pb2.py", "*.snap",
+        "vendor/*", "dist/*",
+    ])
+
+
+class Profile(_Strict):
+    """A named ensemble: seats x hats and the policy. A ``demo`` profile (the built-in ``local``
+    one) reviews, but in gate mode never posts ``success``."""
+
+    seats: list[SeatConfig] = Field(min_length=1)
+    hats: list[str] = Field(default_factory=lambda: ["tech", "product"], min_length=1)
+    policy: Policy = Field(default_factory=Policy)
+    notice: str | None = None
+    demo: bool = False
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Profile:
+        names = [s.name for s in self.seats]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"seat names must be unique; repeated: {', '.join(dupes)}")
+        if len(set(self.hats)) != len(self.hats):
+            raise ValueError("hat names must be unique")
+        wanted = self.policy.consolidate
+        if wanted.startswith("seat:") and wanted[5:] not in names:
+            raise ValueError(f"policy.consolidate names seat {wanted[5:]!r}, which is not a "
+                             f"seat of this profile ({', '.join(names)})")
+        return self
+
+
+class GateConfig(_Strict):
+    """Forge-side settings: the commit status context, labels and the history kept in comments.
+
+    ``bot_login`` is the login whose statuses and comments are the gate's (default: the token's
+    user); ``pending_timeout_s`` is how long, in seconds, a ``pending`` status may stand before
+    ``gate-status`` reads it as ``error`` (a run that was killed). ``comments``: ``per-seat``
+    posts one comment per seat plus the decision comment; ``single`` only the decision comment,
+    each seat's section collapsed in it. ``inline``: post findings that fall on diff lines as
+    line comments of one pull request review per round.
+    """
+
+    context: str = "reviewgate/quality-gate"
+    labels: dict[str, str] = Field(default_factory=dict)
+    history_rounds: int = Field(default=10, ge=1)
+    bot_login: str | None = None
+    pending_timeout_s: float = Field(default=1800.0, gt=0)
+    comments: Literal["per-seat", "single"] = "per-seat"
+    inline: bool = True
+
+
+class PathInstruction(_Strict):
+    """``[[path_instructions]]``: review instructions for files matching a gitignore-style glob
+    (the shape of CodeRabbit's ``path_instructions``), shown to reviewers as trusted text."""
+
+    path: str = Field(min_length=1)
+    instructions: str = Field(min_length=1, max_length=4000)
+
+
+class ContextConfig(_Strict):
+    """``[context]``: what reviewers see besides the diff.
+
+    ``around``: lines each side of a hunk when no enclosing function or class is found;
+    ``whole_files``: give whole changed files when the budget allows; ``max_files``: changed
+    files whose post-change text is read (priority order); ``max_file_bytes``: larger files are
+    not read; ``norms_files``: read from the base branch, in order, all that exist;
+    ``norms_max_chars``: the norms shown are cut at this many characters; ``max_tokens``: the
+    most context (excerpts and whole files, estimated tokens) one prompt carries, whatever room
+    a large window leaves, to bound cost.
+    """
+
+    enabled: bool = True
+    max_tokens: int = Field(default=24_000, ge=0)
+    around: int = Field(default=20, ge=0, le=500)
+    whole_files: bool = True
+    max_files: int = Field(default=50, ge=0)
+    max_file_bytes: int = Field(default=262_144, ge=1)
+    norms_files: list[str] = Field(default_factory=lambda: [
+        ".reviewgate/norms.md", "AGENTS.md", "CONTRIBUTING.md"])
+    norms_max_chars: int = Field(default=12_000, ge=0)
+
+
+LOCAL_NOTICE = (
+    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running in-process. "
+    "It is NOT a real review. Configure real seats in reviewgate.toml (see the README, "
+    "'Configuration'), then run `reviewgate config check`."
+)
+
+
+def builtin_local_profile() -> Profile:
+    """Three seats of the embedded Gemma 3 270M model with seeds 1, 2, 3."""
+    seats = [
+        SeatConfig(name=f"gemma-{seed}", provider="local", model="gemma3-270m-q4_k_m",
+                   seed=seed, timeout_s=180.0, max_output_tokens=450, temperature=0.7,
+                   context_window=8192)
+        for seed in (1, 2, 3)
+    ]
+    return Profile(seats=seats, notice=LOCAL_NOTICE, demo=True)
+
+
+class Config(_Strict):
+    """The whole configuration file.
+
+    ``personas_dir`` / ``templates_dir`` override the shipped personas and templates (paths are
+    relative to the file that sets them). ``redact_secrets`` (default on) redacts secret-looking
+    strings of the diff, title and description before any model sees them
+    (:mod:`reviewgate.context.redaction`). ``cache`` (default on) keeps ballots with a valid
+    verdict in the verdict cache (``cache_dir``, default:
+    :func:`reviewgate.ensemble.cache.default_cache_dir`), so
+    a re-run on an unchanged diff asks no model. ``context`` says what reviewers see besides
+    the diff (:class:`ContextConfig`); ``path_instructions`` add per-path review instructions;
+    ``ignore`` lists gitignore-style globs of files never reviewed (listed as ignored).
+    ``source`` records where the configuration came from.
+    """
+
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    personas_dir: Path | None = None
+    templates_dir: Path | None = None
+    gate: GateConfig = Field(default_factory=GateConfig)
+    redact_secrets: bool = True
+    cache: bool = True
+    cache_dir: Path | None = None
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    path_instructions: list[PathInstruction] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    source: str = "built-in defaults"
+
+    def profile(self, name: str | None) -> tuple[str, Profile]:
+        """Resolve a profile by name; None picks ``default_profile``, else the only/first one.
+
+        Raises:
+            ConfigError: the name is not a configured profile.
+        """
+        profiles = {"local": builtin_local_profile(), **self.profiles}
+        chosen = name or self.default_profile or (next(iter(self.profiles)) if self.profiles
+                                                  else "local")
+        if chosen not in profiles:
+            raise ConfigError(f"unknown profile {chosen!r}; configured: "
+                              f"{', '.join(sorted(profiles))} (from {self.source})")
+        return chosen, profiles[chosen]
+
+    def digest(self, profile: str) -> str:
+        """sha256 of the resolved profile (seats, hats, policy): identifies the configuration."""
+        _, prof = self.profile(profile)
+        data = json.dumps(prof.model_dump(mode="json"), sort_keys=True)
+        return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+
+
+def _known_keys() -> set[str]:
+    return {name for model in (Config, Profile, SeatConfig, Policy, GateConfig, ContextConfig,
+                               PathInstruction)
+            for name in model.model_fields if name != "source"}
+
+
+def _format_errors(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            near = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(), n=1,
+                                             cutoff=0.6)
+            msg = f"unknown key{f' (did you mean {near[0]!r}?)' if near else ''}"
+        lines.append(f"  {loc}: {msg}")
+    return f"invalid configuration in {where}:\n" + "\n".join(lines)
+
+
+def _validate(data: dict, where: str, base: Path) -> Config:
+    try:
+        config = Config.model_validate({**data, "source": where})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where)) from None
+    for attr in ("personas_dir", "templates_dir", "cache_dir"):
+        value = getattr(config, attr)
+        if value is not None and not value.is_absolute():
+            setattr(config, attr, (base / value).resolve())
+    return config
+
+
+def load_config(path: str | os.PathLike | None = None, *, root: Path | None = None) -> Config:
+    """Load and validate the configuration.
+
+    Args:
+        path: an explicit file (``reviewgate.toml`` shape, or a ``pyproject.toml`` whose
+            ``[tool.reviewgate]`` table is read).
+        root: where to look for ``reviewgate.toml`` / ``pyproject.toml``; default: the cwd.
+
+    Raises:
+        ConfigError: the file is missing (explicit path), is not TOML, or fails validation; the
+            message names the file and each bad key.
+    """
+    root = root or Path.cwd()
+    candidates: list[Path]
+    if path is not None:
+        candidates = [Path(path)]
+        if not candidates[0].is_file():
+            raise ConfigError(f"configuration file not found: {path}")
+    else:
+        candidates = [root / "reviewgate.toml", root / "pyproject.toml"]
+    for file in candidates:
+        if not file.is_file():
+            continue
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        if file.name == "pyproject.toml":
+            table = data.get("tool", {}).get("reviewgate")
+            if table is None:
+                if path is not None:
+                    raise ConfigError(f"{file} has no [tool.reviewgate] table")
+                continue
+            return _validate(table, f"{file} [tool.reviewgate]", file.parent)
+        return _validate(data, str(file), file.parent)
+    return Config()

@@ -1,0 +1,323 @@
+"""The decision: a pure function of the ballots and the policy (DESIGN.md section 4).
+
+Rules, in order (each a default set by :class:`~reviewgate.core.config.Policy`):
+
+1. a ballot with no valid verdict is ABSTAIN and never counts as OK;
+2. fewer than ``quorum`` non-abstaining ballots in any hat -> ``error`` (fail closed);
+3. a ``blocker`` finding from a non-abstaining ballot -> at least ``defer``
+   (``blockers = "corroborated"``: only blockers raised by two or more seats, grouped by
+   :mod:`reviewgate.core.consolidate`);
+4. a hat whose NOT_OK votes equal or outnumber its OK votes -> at least ``defer`` (a tie
+   never merges), and so do files no reviewer saw (left out by the budget, binary, without a
+   patch) beyond ``max_unreviewed_share`` ("N files not reviewed");
+5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
+   thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;
+6. otherwise ``merge``;
+7. the result does not depend on the order of seats, hats or ballots (everything is sorted).
+
+Imports: stdlib, pydantic and the leaf modules only; no network library.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .config import Policy
+from .consolidate import Item, group_findings
+from .verdict import SEVERITY_RANK, Ballot, Finding
+
+__all__ = [
+    "STATUS_FOR",
+    "Cluster",
+    "Decision",
+    "DecisionName",
+    "Dissent",
+    "HatTally",
+    "decide",
+    "raised_findings",
+    "valid_groups",
+]
+
+DecisionName = Literal["merge", "defer", "split", "error"]
+
+#: Commit status state for each decision (DESIGN.md section 4, "Status mapping").
+STATUS_FOR: dict[str, str] = {"merge": "success", "defer": "failure", "split": "failure",
+                              "error": "error"}
+
+
+class HatTally(BaseModel):
+    """Votes in one hat: ``ok`` of ``voting`` non-abstaining ballots (``total`` with abstains)."""
+
+    hat: str
+    ok: int = 0
+    not_ok: int = 0
+    abstain: int = 0
+
+    @property
+    def voting(self) -> int:
+        """Non-abstaining ballots."""
+        return self.ok + self.not_ok
+
+    @property
+    def total(self) -> int:
+        """All ballots in the hat."""
+        return self.voting + self.abstain
+
+
+class Raised(BaseModel):
+    """One finding as raised by one ballot: ``index`` is its position in the ballot's risks."""
+
+    seat: str
+    hat: str
+    index: int = 0
+    finding: Finding
+
+
+class Cluster(BaseModel):
+    """Findings from different ballots about the same issue (see
+    :mod:`reviewgate.core.consolidate`).
+
+    ``severity``, ``title`` and ``location`` are the most severe member's; ``ballots`` counts
+    distinct (seat, hat) pairs, ``seats`` distinct seats. A finding is *corroborated* when two or
+    more seats (independent models) raised it: one model wearing two hats is not two reviewers.
+    """
+
+    severity: str
+    title: str
+    location: str
+    members: list[Raised]
+
+    @property
+    def ballots(self) -> int:
+        """How many distinct ballots raised this finding."""
+        return len({(m.seat, m.hat) for m in self.members})
+
+    @property
+    def seats(self) -> list[str]:
+        """Distinct seats that raised this finding, sorted."""
+        return sorted({m.seat for m in self.members})
+
+    @property
+    def corroborated(self) -> bool:
+        """True when raised by two or more seats."""
+        return len(self.seats) > 1
+
+    @property
+    def raised_by(self) -> list[str]:
+        """``hat-seat`` names of the ballots that raised it, sorted."""
+        return sorted({f"{m.hat}-{m.seat}" for m in self.members})
+
+
+class Dissent(BaseModel):
+    """A NOT_OK ballot: who voted against merging, how sure, and why."""
+
+    seat: str
+    hat: str
+    confidence: float
+    summary: str
+
+
+class Decision(BaseModel):
+    """The outcome of one run.
+
+    ``state`` is the commit status state (``success``/``failure``/``error``); ``reasons`` say in
+    plain words why; ``questions`` are yes/no operator decisions. ``groups`` is the grouping of
+    :func:`raised_findings` behind ``clusters`` and ``consolidated_by`` who made it
+    (``deterministic`` or ``seat:NAME``), so a replay reproduces it without a model call.
+    """
+
+    decision: DecisionName
+    state: str
+    reasons: list[str]
+    tallies: list[HatTally]
+    clusters: list[Cluster]
+    dissents: list[Dissent]
+    abstentions: list[str]
+    questions: list[str]
+    changed_lines: int
+    changed_files: int
+    oversized: bool
+    split_votes: int
+    policy: Policy = Field(default_factory=Policy)
+    consolidated_by: str = "deterministic"
+    groups: list[list[int]] = Field(default_factory=list)
+    unreviewed: int = 0
+
+    @property
+    def single_blockers(self) -> list[Cluster]:
+        """Blockers raised by one seat only."""
+        return [c for c in self.clusters if c.severity == "blocker" and not c.corroborated]
+
+    @property
+    def corroborated(self) -> list[Cluster]:
+        """Findings raised by two or more seats, any severity."""
+        return [c for c in self.clusters if c.corroborated]
+
+    @property
+    def single_high(self) -> list[Cluster]:
+        """High-severity findings raised by one seat only."""
+        return [c for c in self.clusters if c.severity == "high" and not c.corroborated]
+
+    def tally_line(self) -> str:
+        """``Tech: 2/3 OK · Product: 1/3 OK`` (OK of all ballots in the hat)."""
+        return " · ".join(f"{t.hat.capitalize()}: {t.ok}/{t.total} OK" for t in self.tallies)
+
+
+# --- clustering ----------------------------------------------------------------------------------
+
+def raised_findings(ballots: list[Ballot]) -> list[Raised]:
+    """Every finding of every voting ballot, in a canonical order (hat, seat, position).
+
+    This list is what :func:`decide`'s ``groups`` index into (and what a seat asked to group the
+    findings sees, one id per entry).
+    """
+    voting = sorted((b for b in ballots if not b.abstained and b.verdict is not None),
+                    key=lambda b: (b.hat, b.seat))
+    return [Raised(seat=b.seat, hat=b.hat, index=i, finding=f)
+            for b in voting for i, f in enumerate(b.verdict.risks)]  # type: ignore[union-attr]
+
+
+def _item(r: Raised) -> Item:
+    f = r.finding
+    head = f.title.rstrip("…")
+    text = f.detail if head and f.detail.startswith(head) else f"{f.title}. {f.detail}"
+    return Item(ballot=f"{r.hat}-{r.seat}", text=text, location=f.location)
+
+
+def valid_groups(groups: list[list[int]], count: int) -> bool:
+    """True when ``groups`` partition ``range(count)`` (every index exactly once)."""
+    flat = [i for g in groups for i in g]
+    return sorted(flat) == list(range(count)) and all(groups)
+
+
+def _clusters(raised: list[Raised], groups: list[list[int]]) -> list[Cluster]:
+    clusters: list[Cluster] = []
+    for group in groups:
+        members = sorted((raised[i] for i in group),
+                         key=lambda r: (SEVERITY_RANK[r.finding.severity], r.hat, r.seat, r.index))
+        lead = members[0].finding
+        clusters.append(Cluster(severity=lead.severity, title=lead.title,
+                                location=lead.location, members=members))
+    clusters.sort(key=lambda c: (SEVERITY_RANK[c.severity], -len(c.seats), -c.ballots,
+                                 c.location, c.title))
+    return clusters
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
+           changed_files: int, groups: list[list[int]] | None = None,
+           consolidated_by: str = "deterministic",
+           unreviewed: list[str] | None = None) -> Decision:
+    """Decide merge / defer / split / error from the ballots.
+
+    Args:
+        ballots: one per (seat, hat); any order.
+        policy: thresholds and blocker handling.
+        hats: the configured hats; a hat with no ballots fails quorum.
+        changed_lines, changed_files: size of the change with excluded files already left out.
+        groups: a grouping of :func:`raised_findings` decided elsewhere (a seat asked to group
+            them); ignored, with the deterministic grouping used instead, unless it partitions
+            the findings.
+        consolidated_by: who made ``groups`` (recorded in the decision).
+        unreviewed: files no reviewer saw (left out of the budgeted diff), lockfiles and
+            generated files already left out; more than ``policy.max_unreviewed_share`` of
+            ``changed_files`` makes the decision at least ``defer``.
+
+    Returns:
+        a :class:`Decision`; never raises for any list of valid ballots.
+    """
+    ballots = sorted(ballots, key=lambda b: (b.hat, b.seat))
+    hat_names = sorted(set(hats) | {b.hat for b in ballots})
+    tallies = {h: HatTally(hat=h) for h in hat_names}
+    for b in ballots:
+        t = tallies[b.hat]
+        if b.vote == "OK":
+            t.ok += 1
+        elif b.vote == "NOT_OK":
+            t.not_ok += 1
+        else:
+            t.abstain += 1
+    ordered_tallies = [tallies[h] for h in sorted(hat_names, key=lambda h: (
+        hats.index(h) if h in hats else len(hats), h))]
+
+    voting = [b for b in ballots if not b.abstained and b.verdict is not None]
+    raised = raised_findings(ballots)
+    if groups is not None and not valid_groups(groups, len(raised)):
+        consolidated_by = f"deterministic ({consolidated_by}: not a grouping of the findings)"
+        groups = None
+    if groups is None:
+        groups = group_findings([_item(r) for r in raised])
+    clusters = _clusters(raised, groups)
+    dissents = sorted((Dissent(seat=b.seat, hat=b.hat, confidence=b.verdict.confidence,
+                               summary=b.verdict.summary)
+                       for b in voting if b.vote == "NOT_OK"),
+                      key=lambda d: (-d.confidence, d.hat, d.seat))
+    abstentions = [f"{b.key}: {b.error or 'no valid verdict'}" for b in ballots if b.abstained]
+    split_votes = sum(1 for b in voting if b.verdict.split)
+    oversized = (changed_lines > policy.split_max_changed_lines
+                 or changed_files > policy.split_max_files)
+
+    questions: list[str] = []
+    seen: set[str] = set()
+    single_blockers = [c for c in clusters if c.severity == "blocker" and not c.corroborated]
+    if policy.blockers == "corroborated":
+        for c in single_blockers:
+            questions.append(f"Is the single-reviewer blocker \"{c.title}\" "
+                             f"({', '.join(c.raised_by)}) a real blocker?")
+    for b in voting:
+        for q in b.verdict.questions:
+            norm = " ".join(q.lower().split())
+            if norm and norm not in seen:
+                seen.add(norm)
+                questions.append(q.strip())
+
+    reasons: list[str] = []
+    by_name = sorted(ordered_tallies, key=lambda t: t.hat)  # reasons never depend on hat order
+    short = [t for t in by_name if t.voting < policy.quorum]
+    if short:
+        reasons.append(f"{len(abstentions)} of {len(ballots)} ballots abstained; quorum is "
+                       f"{policy.quorum} voting ballots per hat, " + ", ".join(
+                           f"{t.hat} has {t.voting}" for t in short))
+        reasons.extend(abstentions)
+        name: DecisionName = "error"
+    else:
+        defer = False
+        blocking = [c for c in clusters if c.severity == "blocker"
+                    and (policy.blockers == "any" or c.corroborated)]
+        if blocking:
+            defer = True
+            reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
+                f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
+        for t in by_name:  # a tie never merges (DESIGN.md section 4, rule 4)
+            if t.not_ok >= t.ok:
+                defer = True
+                reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
+                               (" (a tie never merges)" if t.not_ok == t.ok else ""))
+        missed = sorted(unreviewed or [])
+        if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
+            defer = True
+            shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
+            reasons.append(f"{len(missed)} files not reviewed (binary, without a patch, or "
+                           f"left out of the diff the reviewers saw): {shown}")
+        if defer and (oversized or split_votes >= policy.split_votes):
+            name = "split"
+            if oversized:
+                reasons.append(f"change is oversized: {changed_lines} changed lines in "
+                               f"{changed_files} files (limits {policy.split_max_changed_lines}"
+                               f" lines, {policy.split_max_files} files)")
+            if split_votes >= policy.split_votes:
+                reasons.append(f"{split_votes} ballots suggest splitting the change")
+        elif defer:
+            name = "defer"
+        else:
+            name = "merge"
+            reasons.append("quorum met, no blocking finding, no hat voted against merging")
+    return Decision(decision=name, state=STATUS_FOR[name], reasons=reasons,
+                    tallies=ordered_tallies, clusters=clusters, dissents=dissents,
+                    abstentions=abstentions, questions=questions, changed_lines=changed_lines,
+                    changed_files=changed_files, oversized=oversized, split_votes=split_votes,
+                    policy=policy, consolidated_by=consolidated_by, groups=groups,
+                    unreviewed=len(unreviewed or []))

@@ -1,0 +1,78 @@
+"""The one retry policy, for model providers and forges alike (DESIGN.md section 6).
+
+Retried: HTTP 408, 409, 429, every 5xx and Anthropic's 529 "overloaded", connection errors and
+timeouts; never 400/401/403/404/413/422 or a refusal. Between tries: the server's
+``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date; RFC 9110 section 10.2.3), capped at
+:data:`MAX_RETRY_AFTER_S`, else exponential backoff with jitter. The callers decide what counts
+as retryable for their own errors (:func:`policy`); an exception offers the server's wait as a
+``retry_after`` attribute (seconds). Imports: stdlib and tenacity (no network library).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from typing import Any, Callable, Mapping
+
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import wait_exponential_jitter
+
+__all__ = ["MAX_RETRY_AFTER_S", "RETRY_STATUSES", "parse_retry_after", "policy",
+           "retryable_status", "wait"]
+
+#: Statuses tried again: request timeout, conflict, rate limit, server errors, 529 overloaded.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+#: Longest ``retry-after`` honoured, in seconds; longer waits are capped (timeouts still rule).
+MAX_RETRY_AFTER_S = 60.0
+_backoff = wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
+
+
+def retryable_status(status_code: int) -> bool:
+    """True for a status the policy tries again (:data:`RETRY_STATUSES` or any 5xx)."""
+    return status_code in RETRY_STATUSES or 500 <= status_code < 600
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date);
+    None when absent or unreadable.
+
+    Source: RFC 9110 section 10.2.3; ``retry-after-ms`` is the OpenAI/Anthropic extension.
+    """
+    if not headers:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in lower:
+            return max(0.0, float(lower["retry-after-ms"]) / 1000)
+    except ValueError:
+        pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (parsed - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def wait(state: RetryCallState) -> float:
+    """Seconds before the next try: the failed try's ``retry_after`` (capped), else backoff."""
+    exc = state.outcome.exception() if state.outcome else None
+    after = getattr(exc, "retry_after", None)
+    if isinstance(after, (int, float)):
+        return min(float(after), MAX_RETRY_AFTER_S)
+    return _backoff(state)
+
+
+def policy(attempts: int, retryable: Callable[[BaseException], bool]) -> dict[str, Any]:
+    """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: at most ``attempts``
+    tries, :func:`wait` between them, retrying exceptions for which ``retryable`` is true,
+    re-raising the last one."""
+    return {"stop": stop_after_attempt(max(1, attempts)), "wait": wait,
+            "retry": retry_if_exception(retryable), "reraise": True}

@@ -1,0 +1,333 @@
+"""One review run end to end: change set -> context pack -> ballots -> decision -> record.
+
+:func:`review_change` is what ``reviewgate review`` and ``reviewgate canary`` call; it knows
+nothing about argument parsing, printing or forges. :func:`replay_record` reproduces a recorded
+run from its ``decision.json`` without calling any model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import __version__
+from .cache import VerdictCache, ballot_key, default_cache_dir
+from ..core.changeset import ChangeSet, matches
+from ..core.config import Config, Profile, SeatConfig
+from ..context.packing import ContextPack, build_context, estimate_tokens
+from ..core.decision import decide, raised_findings
+from ..core.errors import InputError, redact_counted
+from .grouping import SeatGrouping, consolidate_with_seat
+from ..context.prompts import Prompter
+from ..context.redaction import redact_secrets
+from ..providers import Provider
+from ..providers.replay import ReplayProvider
+from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
+from ..context.repository import FileReader, RepoContext, apply_ignore, gather, path_instructions
+from ..core.catalogue import ballot_cost
+from .fanout import Progress, run_review
+
+__all__ = ["Estimate", "build_packs", "estimate_review", "prepare", "redact_change",
+           "replay_record", "review_change", "seat_budget"]
+
+#: Share of the computed diff budget actually used, against tokenizer estimate error.
+BUDGET_SAFETY = 0.85
+
+
+def _overhead(profile: Profile, bare: ContextPack, prompter: Prompter) -> int:
+    """Estimated tokens of the prompt without diff and context (the largest over the hats)."""
+    return max(sum(estimate_tokens(m["content"]) for m in prompter.review_messages(bare, hat))
+               for hat in profile.hats)
+
+
+def seat_budget(seat: SeatConfig, overhead: int) -> int:
+    """Tokens the diff and context may take for ``seat``: its context window minus its output
+    allowance and the rest of the prompt (``overhead``), times :data:`BUDGET_SAFETY`; at least
+    256."""
+    room = (seat.context_window or 0) - (seat.max_output_tokens or 0)
+    return max(256, int((room - overhead) * BUDGET_SAFETY))
+
+
+def build_packs(profile: Profile, change: ChangeSet, prompter: Prompter, *, config: Config,
+                repo: RepoContext | None = None, norms: str = "",
+                ignored: list[str] | None = None) -> dict[str, ContextPack]:
+    """One context pack per seat, each cut to that seat's own window (:func:`seat_budget`,
+    the context part capped at ``config.context.max_tokens``). Seats with the same budget
+    share one pack object; the hats of a seat share its pack, so their prompts have a
+    byte-identical prefix."""
+    repo = repo or RepoContext()
+    extras = {"norms": norms or repo.norms, "instructions": path_instructions(change, config),
+              "ignored": ignored or [], "exclude": profile.policy.size_exclude,
+              "around": config.context.around, "whole_files": config.context.whole_files}
+    bare = build_context(change, budget_tokens=0, **extras)
+    overhead = _overhead(profile, bare, prompter)
+    by_budget: dict[int, ContextPack] = {}
+    packs = {}
+    for seat in profile.seats:
+        budget = seat_budget(seat, overhead)
+        if budget not in by_budget:
+            by_budget[budget] = build_context(
+                change, budget_tokens=budget, sources=repo.sources, unread=list(repo.unread),
+                context_max_tokens=config.context.max_tokens, **extras)
+        packs[seat.name] = by_budget[budget]
+    return packs
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profile,
+            packs: dict[str, ContextPack], ballots, wall_s: float,
+            replayed_from: str | None = None,
+            input_record: InputRecord | None = None,
+            grouping: SeatGrouping | None = None) -> Record:
+    changed_lines, changed_files = change.size(profile.policy.size_exclude)
+    if input_record is not None:
+        changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
+    grouping = grouping or SeatGrouping(groups=None, by="deterministic")
+    pack = min(packs.values(), key=lambda p: p.budget_tokens)
+    # a file counts as reviewed when at least one seat saw it
+    unseen = [p for p in pack.omitted if all(p in other.omitted for other in packs.values())]
+    omitted = input_record.omitted if input_record is not None else unseen
+    unreviewed = [p for p in omitted if not matches(p, profile.policy.size_exclude)]
+    decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
+                      changed_files=changed_files, groups=grouping.groups,
+                      consolidated_by=grouping.by, unreviewed=unreviewed)
+    paid = [b for b in ballots if not b.cached]
+    usage = Usage(tokens_in=sum(b.tokens_in for b in paid) + grouping.tokens_in,
+                  tokens_out=sum(b.tokens_out for b in paid) + grouping.tokens_out,
+                  cost_usd=round(sum(b.cost_usd for b in paid) + grouping.cost_usd, 6),
+                  wall_s=round(wall_s, 3), cached_ballots=len(ballots) - len(paid))
+    return Record(
+        tool=f"reviewgate {__version__}", created_at=_now(), replayed_from=replayed_from,
+        input=input_record or InputRecord.of(
+            change, changed_lines=changed_lines, changed_files=changed_files,
+            omitted=unseen, cut=pack.cut, budget_tokens=pack.budget_tokens,
+            diff_tokens=pack.diff_tokens, packs={
+                name: PackRecord.of(p) for name, p in packs.items()}),
+        config=ConfigRecord(profile_name=profile_name, digest=config.digest(profile_name),
+                            source=config.source, profile=profile),
+        ballots=ballots, decision=decision, usage=usage)
+
+
+def review_change(change: ChangeSet, *, config: Config, profile_name: str | None = None,
+                  prompter: Prompter | None = None,
+                  providers: dict[str, Provider] | None = None,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  norms: str = "", cache_read: bool = True,
+                  reader: FileReader | None = None) -> Record:
+    """Review ``change`` with a profile of ``config`` and return the full record.
+
+    Args:
+        change: the parsed change set.
+        config: the loaded configuration.
+        profile_name: the profile to run (None: the configuration's default).
+        prompter: renders prompts (default: shipped templates, overridden by the config's dirs).
+        providers: seat name -> provider instead of building them (tests).
+        on_progress: receives ballot progress events.
+        norms: repository review norms to show reviewers (default: the norms files read at the
+            base SHA through ``reader``).
+        reader: reads repository files at a commit (forge API or git) for the norms (base SHA)
+            and the context around the hunks (head SHA); None: the diff alone.
+        cache_read: take ballots from the verdict cache (``config.cache``); False (``--force``,
+            ``--no-cache``) asks every model again and refreshes the cache.
+
+    Raises:
+        InputError: the diff is empty, or every file is ignored (no model is called).
+        ConfigError: unknown profile, missing persona or template.
+        UserError: a setup mistake no ballot survives (e.g. the local extra is missing).
+    """
+    name, profile = config.profile(profile_name)
+    prompter = prompter or Prompter(templates_dir=config.templates_dir,
+                                    personas_dir=config.personas_dir)
+    for hat in profile.hats:
+        prompter.persona(hat)  # fail early on a missing persona
+    change, ignored, repo, redacted = prepare(change, config, profile, reader)
+    packs = build_packs(profile, change, prompter, config=config, repo=repo, norms=norms,
+                        ignored=ignored)
+    started = time.monotonic()
+
+    cache = _open_cache(config)
+
+    async def run() -> tuple[list, SeatGrouping]:
+        ballots = await run_review(profile, packs, prompter, providers=providers,
+                                   on_progress=on_progress, cache=cache, cache_read=cache_read)
+        seat = profile.policy.consolidate.removeprefix("seat:")
+        grouping = await consolidate_with_seat(raised_findings(ballots), profile, prompter,
+                                               provider=(providers or {}).get(seat))
+        return ballots, grouping
+
+    try:
+        ballots, grouping = asyncio.run(run())
+    finally:
+        if cache is not None:
+            cache.close()
+    record = _record(change, config, name, profile, packs, ballots,
+                     time.monotonic() - started, grouping=grouping)
+    record.input.redacted = redacted
+    record.input.ignored = ignored
+    record.input.norms_files = repo.norms_files
+    record.input.unread = repo.unread
+    return record
+
+
+def prepare(change: ChangeSet, config: Config, profile: Profile,
+            reader: FileReader | None) -> tuple[ChangeSet, list[str], RepoContext, int]:
+    """The change as reviewers get it: ``ignore`` globs applied, norms and file texts read
+    (:func:`reviewgate.context.repository.gather`), secrets redacted everywhere (when
+    ``redact_secrets``). Returns the change, the ignored paths, what was read and how many
+    secrets were redacted.
+
+    Raises:
+        InputError: the diff is empty, or every changed file is ignored.
+    """
+    if not change.files and not change.diff.strip():
+        raise InputError("nothing to review: the diff is empty (no model was called)")
+    change, ignored = apply_ignore(change, config.ignore)
+    if ignored and not change.files:
+        raise InputError(f"nothing to review: all {len(ignored)} changed files match the "
+                         "configuration's ignore globs (no model was called)")
+    repo = gather(change, config, reader, exclude=profile.policy.size_exclude)
+    redacted = 0
+    if config.redact_secrets:
+        change, redacted = redact_change(change)
+        clean = {}
+        for path, text in repo.sources.items():
+            clean[path], n = _clean(text)
+            redacted += n
+        repo.sources = clean
+        repo.norms, n = _clean(repo.norms)
+        redacted += n
+    return change, ignored, repo, redacted
+
+
+def _clean(text: str) -> tuple[str, int]:
+    text, found = redact_secrets(text)
+    text, known = redact_counted(text)
+    return text, found + known
+
+
+@dataclass
+class Estimate:
+    """What one ballot would cost: estimated prompt tokens, the output allowance (tokens),
+    the most it could cost in USD, and whether the verdict cache already holds it."""
+
+    seat: str
+    hat: str
+    tokens_in: int
+    max_tokens_out: int
+    max_cost_usd: float
+    cached: bool
+
+
+def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | None = None,
+                    reader: FileReader | None = None) -> list[Estimate]:
+    """The tokens and cost a review of ``change`` would take, calling no model.
+
+    Prompt tokens are estimated at :data:`~reviewgate.context.packing.CHARS_PER_TOKEN`
+    characters per
+    token; output is the seat's ``max_output_tokens`` (an upper bound); a ballot the verdict
+    cache holds costs nothing.
+
+    Raises:
+        InputError: the diff is empty; ConfigError: unknown profile, persona or template.
+    """
+    name, profile = config.profile(profile_name)
+    prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
+    change, ignored, repo, _ = prepare(change, config, profile, reader)
+    packs = build_packs(profile, change, prompter, config=config, repo=repo, ignored=ignored)
+    cache = _open_cache(config)
+    rows = []
+    try:
+        for seat in profile.seats:
+            pack = packs[seat.name]
+            for hat in profile.hats:
+                messages = prompter.review_messages(pack, hat,
+                                                    schema_in_prompt=seat.provider != "local")
+                cached = cache is not None and cache.get(ballot_key(
+                    seat, hat, prompter.review_messages(pack, hat), prompter.nonce)) is not None
+                tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
+                cost = ballot_cost(seat, tokens_in=tokens_in,
+                                   tokens_out=seat.max_output_tokens or 0)
+                rows.append(Estimate(seat=seat.name, hat=hat, tokens_in=0 if cached else tokens_in,
+                                     max_tokens_out=0 if cached else seat.max_output_tokens,
+                                     max_cost_usd=0.0 if cached else cost,
+                                     cached=cached))
+    finally:
+        if cache is not None:
+            cache.close()
+    return rows
+
+
+def _open_cache(config: Config) -> VerdictCache | None:
+    """The verdict cache, or None when switched off or not openable (then nothing is cached;
+    a review never fails for want of a cache)."""
+    if not config.cache:
+        return None
+    try:
+        return VerdictCache(config.cache_dir or default_cache_dir())
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
+    """A copy of ``change`` with secrets redacted in its title, description, diff and files:
+    secret-looking strings (:func:`reviewgate.context.redaction.redact_secrets`) and the values
+    of the environment's secret variables (:func:`reviewgate.core.errors.redact`); and how many
+    there were."""
+    clean = _clean  # the files' texts below are cleaned the same way
+    title, n_title = clean(change.title)
+    body, n_body = clean(change.body)
+    diff, n_diff = clean(change.diff)
+    files = change.files
+    if n_diff:  # the files' texts are sections of the diff: clean them only when it had secrets
+        files = []
+        for f in change.files:
+            hunks = [h.model_copy(update={"lines": clean("\n".join(h.lines))[0].split("\n")})
+                     for h in f.hunks]
+            files.append(f.model_copy(update={"text": clean(f.text)[0],
+                                              "path": clean(f.path)[0], "hunks": hunks}))
+    return (change.model_copy(update={"title": title, "body": body, "diff": diff,
+                                      "files": files}), n_title + n_body + n_diff)
+
+
+class _ReplayPrompter(Prompter):
+    """Replayed answers do not depend on the prompt: hats need no persona file."""
+
+    def persona(self, hat: str) -> str:
+        return ""
+
+
+def replay_record(record: Record, *, source: str,
+                  on_progress: Callable[[Progress], None] | None = None) -> Record:
+    """Re-run the decision of ``record`` from its stored raw answers (no model is called).
+
+    The recorded profile, input size and answers go through the same extraction and decision
+    code as a live run, so the decision is the same.
+    """
+    profile = record.config.profile
+    providers: dict[str, Provider] = {
+        seat.name: ReplayProvider(seat, [b for b in record.ballots if b.seat == seat.name])
+        for seat in profile.seats}
+    change = ChangeSet(title=record.input.title, source=record.input.source,
+                       head_sha=record.input.head_sha, base_sha=record.input.base_sha)
+    prompter = _ReplayPrompter()
+    pack = build_context(change, budget_tokens=record.input.budget_tokens, exclude=[])
+    started = time.monotonic()
+    ballots = asyncio.run(run_review(profile, {s.name: pack for s in profile.seats}, prompter,
+                                     providers=providers,
+                                           on_progress=on_progress))
+    config = Config(profiles={record.config.profile_name: profile}, source=record.config.source)
+    recorded = record.decision
+    grouping = (SeatGrouping(groups=recorded.groups, by=recorded.consolidated_by)
+                if recorded.consolidated_by.startswith("seat:") else None)
+    out = _record(change, config, record.config.profile_name, profile,
+                  {s.name: pack for s in profile.seats}, ballots,
+                  time.monotonic() - started, replayed_from=source, input_record=record.input,
+                  grouping=grouping)
+    return out
