@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewgate.core.changeset import ChangeSet, parse_unified_diff  # noqa: E402
-from reviewgate.cli.main import git_reader  # noqa: E402
+from reviewgate.cli.inputs import git_reader  # noqa: E402
 from reviewgate.core.config import Config  # noqa: E402
 from reviewgate.context.packing import estimate_tokens  # noqa: E402
 from reviewgate.ensemble.pipeline import build_packs, prepare  # noqa: E402

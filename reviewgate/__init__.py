@@ -2,6 +2,9 @@
 
 Three seats (models) review each pull request in two hats (tech, product); six ballots become one
 decision (merge, defer, split or error), comments on the pull request and a commit status.
+
+The public API is the names in ``__all__`` (a script may import them from ``reviewgate``); the
+sub-packages are internal and may change between releases. ``docs/architecture.md`` draws them.
 """
 
 __version__ = "0.2.0"
@@ -19,6 +22,10 @@ _LAZY = {
     "UserError": "core.errors",
     "Ballot": "core.verdict", "Finding": "core.verdict", "Verdict": "core.verdict",
     "extract_verdict": "core.verdict",
+    "Record": "ensemble.record", "load_record": "ensemble.record",
+    "review_change": "ensemble.pipeline",
+    "GateReading": "gate", "read_gate": "gate", "run_canary": "gate",
+    "make_forge": "forge",
 }
 
 
@@ -41,10 +48,12 @@ __all__ = [
     "ConfigError",
     "Decision",
     "Finding",
+    "GateReading",
     "Item",
     "Policy",
     "Profile",
     "ProviderError",
+    "Record",
     "ReviewgateError",
     "SeatConfig",
     "UserError",
@@ -54,5 +63,10 @@ __all__ = [
     "extract_verdict",
     "group_findings",
     "load_config",
+    "load_record",
+    "make_forge",
     "parse_unified_diff",
+    "read_gate",
+    "review_change",
+    "run_canary",
 ]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_workflows import EVENTS, evaluate, expression
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.config import load_config
 
 ROOT = Path(__file__).parent.parent

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_cli import serve, write_config
 
 from reviewgate.core.changeset import parse_unified_diff
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.errors import InputError
 from reviewgate.forge import make_forge
 from reviewgate.core.paths import UnsafePath, check_repo_path, quote_repo_path

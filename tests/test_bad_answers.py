@@ -116,11 +116,6 @@ def test_refusal_and_length_abstain_without_reask():
     assert cut.vote == "ABSTAIN" and "token limit" in cut.error and cut.attempts == 1
 
 
-def test_corpus_is_large_enough():
-    """The issue asks for at least 30 bad answers."""
-    assert len(VALID) + len(ABSTAIN) + 2 >= 30
-
-
 def test_hostile_text_is_safe_once_posted(tmp_path):
     """Markers, mentions, HTML, images, links, bidi/zero-width characters and surrogates from a
     model never reach a comment as such; decision.json keeps the surrogate escaped."""

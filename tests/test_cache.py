@@ -59,7 +59,7 @@ def test_abstentions_are_not_cached(tmp_path, loopback):
         return Reply(200, openai_body(verdict_json()))
     loopback.route("POST", "/v1/chat/completions", handler)
     from test_cli import write_config
-    from reviewgate.cli.main import main
+    from reviewgate.cli import main
     config = write_config(tmp_path, loopback.url)
     diff = str(Path(__file__).parent / "data" / "requests-6667-ssl-context" / "diff.patch")
     main(["review", "--diff", diff, "--config", config, "--out", str(tmp_path / "1.json")])
@@ -103,7 +103,7 @@ def test_estimate_prints_tokens_and_cost_without_calling_a_model(tmp_path, loopb
     """--estimate: one row per ballot with prompt tokens, the output cap and the USD bound; no
     request reaches a model; ballots already in the cache cost 0."""
     from test_cli import write_config
-    from reviewgate.cli.main import main
+    from reviewgate.cli import main
     config = write_config(tmp_path, loopback.url)
     diff = str(Path(__file__).parent / "data" / "requests-6667-ssl-context" / "diff.patch")
     assert main(["review", "--diff", diff, "--title", "t", "--config", config,

@@ -12,7 +12,7 @@ from test_cli import BLOCKER, serve, write_config
 
 from reviewgate.gate import read_gate
 from reviewgate.gate import find_command
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
 

@@ -9,7 +9,7 @@ from conftest import DATA
 from loopback import Reply
 from test_providers_wire import openai_body
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
 BLOCKER = {"severity": "blocker", "title": "Custom SSL adapters break", "detail": "d",

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from test_providers_wire import make_seat, run_one
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.config import DEFAULT_ENDPOINT, load_config
 from reviewgate.core.errors import ConfigError
 

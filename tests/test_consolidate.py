@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,14 +89,22 @@ def test_two_findings_of_one_ballot_are_not_merged_on_topic_alone():
     assert together(groups, 0, 2) and not together(groups, 0, 1)
 
 
-def test_similarity_is_symmetric_and_bounded():
-    """The similarity matrix is symmetric, zero on the diagonal and within 0..1."""
-    items = [Item("a", "x y z", "f.py:1"), Item("b", "x y", "f.py:2"), Item("c", "q")]
+def test_similarity_does_not_depend_on_the_order_of_the_findings():
+    """Listing the findings in another order gives each pair the same similarity, within 0..1;
+    the same words at the same place score high, unrelated words in other files score 0."""
+    items = [Item("a", "Race on the shared session cache", "src/session.py:51"),
+             Item("b", "Unlocked write to the session cache", "src/session.py:53"),
+             Item("c", "Typo in the README title", "README.md:1"),
+             Item("d", "Race on the shared session cache", "src/session.py:51")]
     sim = similarity_matrix(items)
-    for i in range(3):
+    order = [2, 0, 3, 1]
+    moved = similarity_matrix([items[k] for k in order])
+    for i in range(4):
         assert sim[i][i] == 0.0
-        for j in range(3):
-            assert sim[i][j] == sim[j][i] and 0.0 <= sim[i][j] <= 1.0
+        for j in range(4):
+            assert 0.0 <= sim[i][j] <= 1.0
+            assert moved[order.index(i)][order.index(j)] == pytest.approx(sim[i][j])
+    assert sim[0][3] > 0.9 and sim[0][1] > sim[0][2] and sim[0][2] == 0.0
 
 
 def test_decision_lists_corroborated_findings_with_their_seats():

@@ -173,4 +173,8 @@ def test_diff_parser_never_crashes_and_counts_consistently(parts):
         assert "malformed quoted path" in str(exc)
         return
     for f in files:
-        assert f.added >= 0 and f.removed >= 0 and isinstance(f.path, str)
+        assert isinstance(f.path, str) and f.path
+        # the counts are the +/- lines of the file's hunks, no more, no fewer
+        body = [line for h in f.hunks for line in h.lines]
+        assert f.added == sum(1 for line in body if line.startswith("+"))
+        assert f.removed == sum(1 for line in body if line.startswith("-"))

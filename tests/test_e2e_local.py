@@ -1,4 +1,5 @@
-"""End to end: the CLI reviews a real diff with the embedded model (Gemma 3 270M, in-process)."""
+"""End to end: the CLI reviews a real diff with the embedded model (Gemma 3 270M, in its worker
+process)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 from conftest import DATA
 
-from reviewgate.cli.main import EXIT_FOR, main
+from reviewgate.cli import EXIT_FOR, main
 
 pytestmark = pytest.mark.model
 
@@ -33,6 +34,14 @@ def test_cli_reviews_real_diff_with_embedded_model_and_replays(tmp_path, monkeyp
         assert (b["verdict"] is not None) != (b["error"] is not None)
         if b["error"] and "timeout" not in b["error"]:
             assert b["answers"]
+    # quorum-valid ballots and a reasoned decision: the embedded model must actually vote
+    assert decision in ("merge", "defer", "split"), record["decision"]["reasons"]
+    for hat in ("tech", "product"):
+        voting = [b for b in record["ballots"] if b["hat"] == hat and b["vote"] != "ABSTAIN"]
+        assert len(voting) >= record["config"]["profile"]["policy"]["quorum"]
+        for b in voting:
+            assert 0.0 <= b["verdict"]["confidence"] <= 1.0 and b["verdict"]["summary"].strip()
+    assert record["decision"]["reasons"] and all(r.strip() for r in record["decision"]["reasons"])
     assert "NOT a real review" in captured.err and "NOT a real review" in captured.out
     assert f"Status: {decision.upper()}" in captured.out
     assert record["input"]["changed_lines"] == 46 and record["usage"]["tokens_in"] > 0

@@ -12,7 +12,7 @@ from conftest import DATA
 from test_canary import HEAD, forgejo  # noqa: F401 - the fixture
 
 import reviewgate.providers.local as local
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.providers import local_worker
 
 pytest.importorskip("llama_cpp")  # the local extra: LocalProvider checks it is installed

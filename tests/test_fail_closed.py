@@ -18,7 +18,7 @@ from test_cli import serve, write_config
 from test_providers_wire import openai_body
 
 from reviewgate.gate import read_gate
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.config import Config, builtin_local_profile, load_config
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json

@@ -7,7 +7,7 @@ from conftest import DATA
 from fake_github import FakeGitHub
 from test_cli import BLOCKER, serve, write_config
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
 HEAD = "e" * 40

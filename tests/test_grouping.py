@@ -9,7 +9,7 @@ from conftest import DATA
 from loopback import Reply
 from test_providers_wire import openai_body
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
 # Two findings the deterministic grouping keeps apart (different files), a third alone.

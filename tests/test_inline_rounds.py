@@ -10,7 +10,7 @@ from test_canary import HEAD, canary
 from test_canary import forgejo  # noqa: F401 - the base fixture, extended below
 from test_cli import serve, write_config
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
 NEW_HEAD = "c" * 40

@@ -8,7 +8,7 @@ import pytest
 from loopback import Reply
 from test_providers_wire import anthropic_body, openai_body, run_one
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.config import SeatConfig
 from reviewgate.core.catalogue import lookup
 from reviewgate.core.catalogue import ballot_cost

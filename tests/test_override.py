@@ -7,7 +7,7 @@ from test_canary import CONTEXT, HEAD, canary, command, event, forgejo, ours  # 
 from test_cli import BLOCKER, serve, write_config
 
 from reviewgate.gate import read_gate, read_rounds
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
 

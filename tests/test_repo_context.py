@@ -13,7 +13,7 @@ from fake_forgejo import FakeForgejo, FakePR
 from test_cli import serve, write_config
 
 from reviewgate.core.changeset import ChangeSet, parse_unified_diff
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.core.config import Config, load_config
 from reviewgate.context.packing import build_context, description_sections
 from reviewgate.context.excerpts import excerpt, priority, render_numbered

@@ -13,7 +13,7 @@ from test_cli import write_config
 from test_providers_wire import openai_body
 
 from reviewgate.core.changeset import ChangeSet, parse_unified_diff
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.context.packing import build_context
 from reviewgate.context.prompts import Prompter
 from reviewgate.testing import verdict_json

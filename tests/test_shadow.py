@@ -7,7 +7,7 @@ import shutil
 
 from test_cli import BLOCKER, review
 
-from reviewgate.cli.main import main
+from reviewgate.cli import main
 from reviewgate.testing import verdict_json
 
 

@@ -73,7 +73,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
     """``reviewgate canary``: review a pull request and publish comments and status."""
     from ..core.config import load_config
     from ..gate import run_canary
-    from .main import EXIT_FOR, _actions_outputs
+    from .common import EXIT_FOR, actions_outputs
     from .progress import progress_printer
 
     config = load_config(args.config)
@@ -101,7 +101,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
         if result.stale:
             print("STALE=the head moved during the review; the new head was not reviewed")
         if result.record is not None:
-            _actions_outputs(result.record)
+            actions_outputs(result.record)
             outputs = os.environ.get("GITHUB_OUTPUT")
             if outputs:
                 with open(outputs, "a", encoding="utf-8") as fh:
@@ -129,7 +129,7 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
     """``reviewgate gate-status``: read the gate for the current head; exit 0 only on merge."""
     from ..core.config import load_config
     from ..gate import read_gate
-    from .main import EXIT_NOT_PASSED
+    from .common import EXIT_NOT_PASSED
 
     config = load_config(args.config)
     context = args.context or config.gate.context
@@ -183,7 +183,7 @@ def cmd_override(args: argparse.Namespace) -> int:
 def cmd_command(args: argparse.Namespace) -> int:
     """``reviewgate command``: handle an ``issue_comment`` event (``/canary``)."""
     from ..core.config import load_config
-    from .main import EXIT_FOR
+    from .common import EXIT_FOR
     from ..gate import handle_comment
 
     config = load_config(args.config)
@@ -228,9 +228,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_forge_commands(sub: argparse._SubParsersAction) -> None:
-    from .main import add_command
+    """Register ``canary``, ``gate-status``, ``command`` and ``override`` on the CLI's
+    subparsers."""
+    from .common import add_command
 
-    """Register ``canary``, ``gate-status`` and ``command`` on the CLI's subparsers."""
     canary = add_command(
         sub, "canary", "review a pull request and set the quality gate",
         "reviewgate canary --forge forgejo --url https://forge.example --repo o/r --pr 42",

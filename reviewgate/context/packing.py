@@ -106,11 +106,6 @@ class ContextPack(BaseModel):
     sections: list[Section] = Field(default_factory=list)
     ignored: list[str] = Field(default_factory=list)
 
-    @property
-    def shared_tokens(self) -> int:
-        """Estimated tokens of diff plus context (the part that varies with the change)."""
-        return self.diff_tokens + self.context_tokens
-
 
 def _cut_file(f: FileChange, budget_chars: int) -> str:
     """The file's diff header plus as many whole hunks as fit in ``budget_chars``."""

@@ -21,7 +21,7 @@ Recognised (each replaced by ``[REDACTED:<kind>]``, the text around it kept):
   ``*_API_KEY`` (at least 12 characters, letters and digits, Shannon entropy of at least 3.2 bits
   per character, so ``TOKEN = get_token()`` is left alone).
 
-The count of redactions is reported, never what was redacted. Imports: stdlib only.
+The count of redactions is reported, never what was redacted. Imports: stdlib and the core.
 
 Why our own patterns and not detect-secrets: the gate must redact *in place* (the diff keeps
 its lines so it still parses, the text around a secret stays readable), on every text that
@@ -37,7 +37,9 @@ import re
 from collections import Counter
 from urllib.parse import urlsplit
 
-__all__ = ["redact_secrets"]
+from ..core.errors import redact_counted
+
+__all__ = ["redact_secrets", "scrub"]
 
 # (kind, literal parts one of which any match holds, pattern): the literals are checked first,
 # with plain substring search, so text without them costs no regex pass.
@@ -281,3 +283,12 @@ def _looks_credential(value: str) -> bool:
     has_alpha = any(ch.isalpha() for ch in value)
     has_digit = any(ch.isdigit() for ch in value)
     return has_alpha and has_digit and _entropy(value) >= 3.0
+
+
+def scrub(text: str) -> tuple[str, int]:
+    """The one redaction of text that leaves the machine or reaches a model: secret-looking
+    strings (:func:`redact_secrets`) and the values of the environment's secret variables
+    (:func:`reviewgate.core.errors.redact_counted`). Returns the text and how many there were."""
+    text, found = redact_secrets(text)
+    text, known = redact_counted(text)
+    return text, found + known

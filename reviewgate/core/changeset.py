@@ -109,10 +109,6 @@ def matches(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
     return bool(patterns) and _spec(tuple(patterns)).match_file(path)
 
 
-def _match(path: str, pattern: str) -> bool:
-    return matches(path, (pattern,))
-
-
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
@@ -216,9 +212,12 @@ def _git_paths(rest: str) -> tuple[str | None, str | None]:
 def parse_unified_diff(text: str) -> list[FileChange]:
     """Parse a unified diff into :class:`FileChange` entries, in diff order.
 
-    Lines outside any file section (a mail header, a commit message) are ignored. A hunk's lines
-    are counted by its header lengths, so a removed line that starts with ``---`` is not taken for
-    a file header.
+    Lines outside any file section (a mail header, a commit message) are ignored, and so is a
+    section that names no file. A hunk's lines are counted by its header lengths, so a removed
+    line that starts with ``---`` is not taken for a file header.
+
+    Raises:
+        InputError: a quoted path with an escape git never writes (:func:`unquote_path`).
     """
     files: list[FileChange] = []
     current: FileChange | None = None
@@ -304,4 +303,4 @@ def parse_unified_diff(text: str) -> list[FileChange]:
                     hunk = None
         i += 1
     close()
-    return files
+    return [f for f in files if f.path]  # "--- /dev/null" on both sides names no file

@@ -341,6 +341,12 @@ def _validate(data: dict, where: str, base: Path) -> Config:
         config = Config.model_validate({**data, "source": where})
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, where)) from None
+    for name, profile in config.profiles.items():
+        for seat in profile.seats:
+            if seat.provider == "replay":  # only records replay answers (decision.json)
+                raise ConfigError(f"{where}: profiles.{name} seat {seat.name}: provider "
+                                  "'replay' is internal (it replays the answers of a recorded "
+                                  "decision.json); use `reviewgate review --replay` instead")
     for attr in ("personas_dir", "templates_dir", "cache_dir"):
         value = getattr(config, attr)
         if value is not None and not value.is_absolute():

@@ -35,6 +35,8 @@ from typing import Sequence
 
 import snowballstemmer
 
+from .locations import parse_location
+
 __all__ = ["Item", "Params", "group_findings", "similarity_matrix"]
 
 
@@ -90,7 +92,6 @@ _EXT = (r"py|pyi|js|mjs|cjs|jsx|ts|tsx|rb|go|java|kt|kts|scala|rs|c|h|cc|cpp|cxx
         r"sh|bash|swift|m|mm|ex|exs|erl|hs|ml|lua|pl|r|dart|tf|proto|gradle|xml|lock|txt")
 _PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*\w\.(?:" + _EXT + r"))\b"
                    r"(?:(?::|#L| lines? |, lines? )(\d+))?", re.IGNORECASE)
-_LOCATION = re.compile(r"^\s*(?P<path>[^\s:]+?)(?::L?(?P<line>\d+)(?:-\d+)?)?(?:[\s:,].*)?$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,13 +133,8 @@ def _normal_path(path: str) -> str:
 
 
 def _field_location(location: str) -> tuple[str, int | None] | None:
-    m = _LOCATION.match(location or "")
-    if not m:
-        return None
-    path = m.group("path")
-    if "/" not in path and "." not in path:
-        return None
-    return _normal_path(path), int(m.group("line")) if m.group("line") else None
+    loc = parse_location(location)
+    return None if loc is None else (_normal_path(loc.path), loc.line)
 
 
 def _text_locations(text: str) -> dict[str, int | None]:

@@ -207,11 +207,94 @@ def _clusters(raised: list[Raised], groups: list[list[int]]) -> list[Cluster]:
 
 # --- the decision --------------------------------------------------------------------------------
 
+def _tallies(ballots: list[Ballot], hats: list[str]) -> list[HatTally]:
+    """Per hat, OK / NOT_OK / ABSTAIN counts, in the configured hat order (rule 1: an
+    abstention never counts as OK)."""
+    names = sorted(set(hats) | {b.hat for b in ballots})
+    tallies = {h: HatTally(hat=h) for h in names}
+    for b in ballots:
+        t = tallies[b.hat]
+        if b.vote == "OK":
+            t.ok += 1
+        elif b.vote == "NOT_OK":
+            t.not_ok += 1
+        else:
+            t.abstain += 1
+    return [tallies[h] for h in sorted(names, key=lambda h: (
+        hats.index(h) if h in hats else len(hats), h))]
+
+
+def _questions(voting: list[Ballot], clusters: list[Cluster], policy: Policy) -> list[str]:
+    """Operator questions: single-reviewer blockers (``blockers = "corroborated"``), then the
+    ballots' own yes/no questions, each once."""
+    questions: list[str] = []
+    if policy.blockers == "corroborated":
+        for c in clusters:
+            if c.severity == "blocker" and not c.corroborated:
+                questions.append(f"Is the single-reviewer blocker \"{c.title}\" "
+                                 f"({', '.join(c.raised_by)}) a real blocker?")
+    seen: set[str] = set()
+    for b in voting:
+        for q in b.verdict.questions:  # type: ignore[union-attr]
+            norm = " ".join(q.lower().split())
+            if norm and norm not in seen:
+                seen.add(norm)
+                questions.append(q.strip())
+    return questions
+
+
+def _quorum_reasons(tallies: list[HatTally], ballots: list[Ballot], abstentions: list[str],
+                    policy: Policy) -> list[str]:
+    """Rule 2: why the gate cannot decide (hats below quorum), or nothing."""
+    short = [t for t in tallies if t.voting < policy.quorum]
+    if not short:
+        return []
+    return [f"{len(abstentions)} of {len(ballots)} ballots abstained; quorum is "
+            f"{policy.quorum} voting ballots per hat, " + ", ".join(
+                f"{t.hat} has {t.voting}" for t in short), *abstentions]
+
+
+def _defer_reasons(clusters: list[Cluster], tallies: list[HatTally], policy: Policy,
+                   unreviewed: list[str], changed_files: int) -> list[str]:
+    """Rules 3, 4 and 8: blocker findings, hats without an OK majority (a tie never merges),
+    files no reviewer saw beyond ``max_unreviewed_share``. Empty: nothing defers."""
+    reasons = []
+    blocking = [c for c in clusters if c.severity == "blocker"
+                and (policy.blockers == "any" or c.corroborated)]
+    if blocking:
+        reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
+            f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
+    for t in tallies:
+        if t.not_ok >= t.ok:
+            reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
+                           (" (a tie never merges)" if t.not_ok == t.ok else ""))
+    missed = sorted(unreviewed)
+    if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
+        shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
+        reasons.append(f"{len(missed)} files not reviewed (binary, without a patch, or "
+                       f"left out of the diff the reviewers saw): {shown}")
+    return reasons
+
+
+def _split_reasons(policy: Policy, changed_lines: int, changed_files: int,
+                   split_votes: int) -> list[str]:
+    """Rule 5: why a deferred change should be split (oversized, or enough split votes)."""
+    reasons = []
+    if changed_lines > policy.split_max_changed_lines or changed_files > policy.split_max_files:
+        reasons.append(f"change is oversized: {changed_lines} changed lines in "
+                       f"{changed_files} files (limits {policy.split_max_changed_lines}"
+                       f" lines, {policy.split_max_files} files)")
+    if split_votes >= policy.split_votes:
+        reasons.append(f"{split_votes} ballots suggest splitting the change")
+    return reasons
+
+
 def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
            changed_files: int, groups: list[list[int]] | None = None,
            consolidated_by: str = "deterministic",
            unreviewed: list[str] | None = None) -> Decision:
-    """Decide merge / defer / split / error from the ballots.
+    """Decide merge / defer / split / error from the ballots (the rules in the module
+    docstring, DESIGN.md section 4, each one step below).
 
     Args:
         ballots: one per (seat, hat); any order.
@@ -222,27 +305,15 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             them); ignored, with the deterministic grouping used instead, unless it partitions
             the findings.
         consolidated_by: who made ``groups`` (recorded in the decision).
-        unreviewed: files no reviewer saw (left out of the budgeted diff), lockfiles and
-            generated files already left out; more than ``policy.max_unreviewed_share`` of
-            ``changed_files`` makes the decision at least ``defer``.
+        unreviewed: files no reviewer saw (binary, without a patch, left out of the budgeted
+            diff), lockfiles and generated files already left out; more than
+            ``policy.max_unreviewed_share`` of ``changed_files`` makes it at least ``defer``.
 
     Returns:
         a :class:`Decision`; never raises for any list of valid ballots.
     """
-    ballots = sorted(ballots, key=lambda b: (b.hat, b.seat))
-    hat_names = sorted(set(hats) | {b.hat for b in ballots})
-    tallies = {h: HatTally(hat=h) for h in hat_names}
-    for b in ballots:
-        t = tallies[b.hat]
-        if b.vote == "OK":
-            t.ok += 1
-        elif b.vote == "NOT_OK":
-            t.not_ok += 1
-        else:
-            t.abstain += 1
-    ordered_tallies = [tallies[h] for h in sorted(hat_names, key=lambda h: (
-        hats.index(h) if h in hats else len(hats), h))]
-
+    ballots = sorted(ballots, key=lambda b: (b.hat, b.seat))  # rule 7: order never matters
+    tallies = _tallies(ballots, hats)
     voting = [b for b in ballots if not b.abstained and b.verdict is not None]
     raised = raised_findings(ballots)
     if groups is not None and not valid_groups(groups, len(raised)):
@@ -259,65 +330,26 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
     split_votes = sum(1 for b in voting if b.verdict.split)
     oversized = (changed_lines > policy.split_max_changed_lines
                  or changed_files > policy.split_max_files)
+    by_name = sorted(tallies, key=lambda t: t.hat)  # reasons never depend on hat order
 
-    questions: list[str] = []
-    seen: set[str] = set()
-    single_blockers = [c for c in clusters if c.severity == "blocker" and not c.corroborated]
-    if policy.blockers == "corroborated":
-        for c in single_blockers:
-            questions.append(f"Is the single-reviewer blocker \"{c.title}\" "
-                             f"({', '.join(c.raised_by)}) a real blocker?")
-    for b in voting:
-        for q in b.verdict.questions:
-            norm = " ".join(q.lower().split())
-            if norm and norm not in seen:
-                seen.add(norm)
-                questions.append(q.strip())
-
-    reasons: list[str] = []
-    by_name = sorted(ordered_tallies, key=lambda t: t.hat)  # reasons never depend on hat order
-    short = [t for t in by_name if t.voting < policy.quorum]
-    if short:
-        reasons.append(f"{len(abstentions)} of {len(ballots)} ballots abstained; quorum is "
-                       f"{policy.quorum} voting ballots per hat, " + ", ".join(
-                           f"{t.hat} has {t.voting}" for t in short))
-        reasons.extend(abstentions)
-        name: DecisionName = "error"
+    name: DecisionName
+    reasons = _quorum_reasons(by_name, ballots, abstentions, policy)
+    if reasons:
+        name = "error"
     else:
-        defer = False
-        blocking = [c for c in clusters if c.severity == "blocker"
-                    and (policy.blockers == "any" or c.corroborated)]
-        if blocking:
-            defer = True
-            reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
-                f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
-        for t in by_name:  # a tie never merges (DESIGN.md section 4, rule 4)
-            if t.not_ok >= t.ok:
-                defer = True
-                reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
-                               (" (a tie never merges)" if t.not_ok == t.ok else ""))
-        missed = sorted(unreviewed or [])
-        if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
-            defer = True
-            shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
-            reasons.append(f"{len(missed)} files not reviewed (binary, without a patch, or "
-                           f"left out of the diff the reviewers saw): {shown}")
-        if defer and (oversized or split_votes >= policy.split_votes):
-            name = "split"
-            if oversized:
-                reasons.append(f"change is oversized: {changed_lines} changed lines in "
-                               f"{changed_files} files (limits {policy.split_max_changed_lines}"
-                               f" lines, {policy.split_max_files} files)")
-            if split_votes >= policy.split_votes:
-                reasons.append(f"{split_votes} ballots suggest splitting the change")
-        elif defer:
+        reasons = _defer_reasons(clusters, by_name, policy, unreviewed or [], changed_files)
+        split = _split_reasons(policy, changed_lines, changed_files, split_votes)
+        if reasons and split:
+            name, reasons = "split", reasons + split
+        elif reasons:
             name = "defer"
         else:
             name = "merge"
-            reasons.append("quorum met, no blocking finding, no hat voted against merging")
-    return Decision(decision=name, state=STATUS_FOR[name], reasons=reasons,
-                    tallies=ordered_tallies, clusters=clusters, dissents=dissents,
-                    abstentions=abstentions, questions=questions, changed_lines=changed_lines,
-                    changed_files=changed_files, oversized=oversized, split_votes=split_votes,
-                    policy=policy, consolidated_by=consolidated_by, groups=groups,
+            reasons = ["quorum met, no blocking finding, no hat voted against merging"]
+    return Decision(decision=name, state=STATUS_FOR[name], reasons=reasons, tallies=tallies,
+                    clusters=clusters, dissents=dissents, abstentions=abstentions,
+                    questions=_questions(voting, clusters, policy),
+                    changed_lines=changed_lines, changed_files=changed_files,
+                    oversized=oversized, split_votes=split_votes, policy=policy,
+                    consolidated_by=consolidated_by, groups=groups,
                     unreviewed=len(unreviewed or []))

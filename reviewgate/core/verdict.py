@@ -29,6 +29,7 @@ __all__ = [
     "extract_model",
     "extract_verdict",
     "model_schema",
+    "replace_surrogates",
     "verdict_schema",
 ]
 
@@ -276,11 +277,17 @@ def _candidates(text: str) -> list[Any]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def replace_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (bytes that were not UTF-8, kept by ``surrogateescape``)
+    replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _no_surrogates(node: Any) -> Any:
-    """``node`` with lone surrogates (bytes that were not UTF-8) replaced by U+FFFD in every
-    string, so it validates and encodes; the raw answer keeps the original."""
+    """``node`` with lone surrogates replaced by U+FFFD in every string, so it validates and
+    encodes; the raw answer keeps the original."""
     if isinstance(node, str):
-        return _SURROGATE.sub("\ufffd", node)
+        return replace_surrogates(node)
     if isinstance(node, dict):
         return {_no_surrogates(k): _no_surrogates(v) for k, v in node.items()}
     if isinstance(node, list):

@@ -20,10 +20,10 @@ from ..core.changeset import ChangeSet, matches
 from ..core.config import Config, Profile, SeatConfig
 from ..context.packing import ContextPack, build_context, estimate_tokens
 from ..core.decision import decide, raised_findings
-from ..core.errors import InputError, redact_counted
+from ..core.errors import InputError
 from .grouping import SeatGrouping, consolidate_with_seat
 from ..context.prompts import Prompter
-from ..context.redaction import redact_secrets
+from ..context.redaction import scrub
 from ..providers import Provider
 from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
@@ -198,18 +198,12 @@ def prepare(change: ChangeSet, config: Config, profile: Profile,
         change, redacted = redact_change(change)
         clean = {}
         for path, text in repo.sources.items():
-            clean[path], n = _clean(text)
+            clean[path], n = scrub(text)
             redacted += n
         repo.sources = clean
-        repo.norms, n = _clean(repo.norms)
+        repo.norms, n = scrub(repo.norms)
         redacted += n
     return change, ignored, repo, redacted
-
-
-def _clean(text: str) -> tuple[str, int]:
-    text, found = redact_secrets(text)
-    text, known = redact_counted(text)
-    return text, found + known
 
 
 @dataclass
@@ -280,18 +274,17 @@ def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
     secret-looking strings (:func:`reviewgate.context.redaction.redact_secrets`) and the values
     of the environment's secret variables (:func:`reviewgate.core.errors.redact`); and how many
     there were."""
-    clean = _clean  # the files' texts below are cleaned the same way
-    title, n_title = clean(change.title)
-    body, n_body = clean(change.body)
-    diff, n_diff = clean(change.diff)
+    title, n_title = scrub(change.title)
+    body, n_body = scrub(change.body)
+    diff, n_diff = scrub(change.diff)
     files = change.files
     if n_diff:  # the files' texts are sections of the diff: clean them only when it had secrets
         files = []
         for f in change.files:
-            hunks = [h.model_copy(update={"lines": clean("\n".join(h.lines))[0].split("\n")})
+            hunks = [h.model_copy(update={"lines": scrub("\n".join(h.lines))[0].split("\n")})
                      for h in f.hunks]
-            files.append(f.model_copy(update={"text": clean(f.text)[0],
-                                              "path": clean(f.path)[0], "hunks": hunks}))
+            files.append(f.model_copy(update={"text": scrub(f.text)[0],
+                                              "path": scrub(f.path)[0], "hunks": hunks}))
     return (change.model_copy(update={"title": title, "body": body, "diff": diff,
                                       "files": files}), n_title + n_body + n_diff)
 

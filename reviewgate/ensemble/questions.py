@@ -28,11 +28,11 @@ T = TypeVar("T", bound=BaseModel)
 
 class AskError(ProviderError):
     """The seat gave no valid answer (HTTP error, timeout, refusal, cut or invalid output);
-    ``raw`` keeps the last text received and ``tokens_in``/``tokens_out`` the usage spent."""
+    ``tokens_in``/``tokens_out`` keep the usage spent."""
 
-    def __init__(self, message: str, *, raw: str = "", tokens_in: int = 0, tokens_out: int = 0):
+    def __init__(self, message: str, *, tokens_in: int = 0, tokens_out: int = 0):
         super().__init__(message)
-        self.raw, self.tokens_in, self.tokens_out = raw, tokens_in, tokens_out
+        self.tokens_in, self.tokens_out = tokens_in, tokens_out
 
 
 @dataclass
@@ -80,18 +80,18 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
             if completion.finish != "stop":
                 raise AskError(f"{what}: answer {completion.finish} "
                                f"({completion.refusal or 'cut at the token limit'})",
-                               raw=raw, tokens_in=usage[0], tokens_out=usage[1])
+                               tokens_in=usage[0], tokens_out=usage[1])
             value = extract_model(raw, model, what)
     except (TimeoutError, ProviderTimeout):
-        raise AskError(f"{what}: timeout after {seat.timeout_s:g} s", raw=raw,
+        raise AskError(f"{what}: timeout after {seat.timeout_s:g} s",
                        tokens_in=usage[0], tokens_out=usage[1]) from None
     except ExtractionError as exc:
-        raise AskError(f"{what}: {exc}", raw=raw, tokens_in=usage[0],
+        raise AskError(f"{what}: {exc}", tokens_in=usage[0],
                        tokens_out=usage[1]) from None
     except AskError:
         raise
     except ProviderError as exc:
-        raise AskError(f"{what}: {exc}", raw=raw) from None
+        raise AskError(f"{what}: {exc}") from None
     finally:
         if own:
             await provider.aclose()

@@ -17,8 +17,8 @@ from ..core.changeset import ChangeSet
 from ..core.config import Profile
 from ..context.packing import ContextPack, FileLine
 from ..core.decision import Decision
-from ..core.errors import InputError, redact
-from ..context.redaction import redact_secrets
+from ..core.errors import InputError
+from ..context.redaction import scrub
 from ..core.verdict import Ballot
 
 __all__ = ["SCHEMA_VERSION", "InputRecord", "PackRecord", "Record", "Usage", "load_record"]
@@ -130,7 +130,7 @@ class Record(BaseModel):
         strings are redacted. Lone surrogates (undecodable bytes a model sent) stay as ``\\udcXX``
         escapes, so the text always encodes as UTF-8 and reads back the same."""
         text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-        text = redact(redact_secrets(text)[0])
+        text = scrub(text)[0]
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

@@ -79,13 +79,11 @@ class StatusRow:
 @dataclass
 class LineComment:
     """One line comment of a pull request review: ``line`` on the new side of ``path`` (the
-    head version; Forgejo/Gitea ``new_position``, GitHub ``line`` + ``side: RIGHT``), or on the
-    old side when ``old_side`` (a removed line: ``old_position`` / ``side: LEFT``)."""
+    head version; Forgejo/Gitea ``new_position``, GitHub ``line`` + ``side: RIGHT``)."""
 
     path: str
     line: int
     body: str
-    old_side: bool = False
 
 
 @dataclass

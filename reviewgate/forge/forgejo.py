@@ -88,8 +88,7 @@ class ForgejoForge(RestForge):
         sent once (a POST is not idempotent: the caller re-lists to see whether it landed)."""
         payload = {"body": body, "commit_id": commit_id, "event": "COMMENT", "comments": [
             {"path": c.path, "body": c.body,
-             **({"old_position": c.line, "new_position": 0} if c.old_side
-                else {"new_position": c.line, "old_position": 0})} for c in comments]}
+             "new_position": c.line, "old_position": 0} for c in comments]}
         return self._create_review(number, payload)
 
     def retire_review(self, number: int, review: Review, note: str) -> None:

@@ -101,7 +101,7 @@ class GitHubForge(RestForge):
         """Post one comment review (``event: COMMENT``) with line comments; sent once."""
         payload = {"body": body, "commit_id": commit_id, "event": "COMMENT", "comments": [
             {"path": c.path, "body": c.body, "line": c.line,
-             "side": "LEFT" if c.old_side else "RIGHT"} for c in comments]}
+             "side": "RIGHT"} for c in comments]}
         return self._create_review(number, payload)
 
     def retire_review(self, number: int, review: Review, note: str) -> None:

@@ -9,30 +9,19 @@ all its raisers. Pure; no network imports.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..core.changeset import FileChange
+from ..core.locations import parse_location as parse_locations
 from ..core.decision import Cluster
 
 __all__ = ["Placed", "diff_lines", "parse_location", "place_findings"]
 
-_LOCATION = re.compile(r"^\s*`?(?P<path>[^\s:#`]+?)`?(?::|#L|\s+lines?\s+)(?P<line>\d+)"
-                       r"(?:\s*[-–]\s*L?\d+)?\b")
-
-
 def parse_location(location: str) -> tuple[str, int] | None:
-    """``(path, line)`` from a finding's location, or None when it names no line. A ``a/`` or
-    ``b/`` diff prefix and a leading ``./`` are dropped; a range gives its first line."""
-    m = _LOCATION.match(location or "")
-    if not m:
-        return None
-    path = m.group("path")
-    for prefix in ("a/", "b/", "./"):
-        if path.startswith(prefix):
-            path = path[len(prefix):]
-            break
-    return path, int(m.group("line"))
+    """``(path, line)`` from a finding's location
+    (:func:`reviewgate.core.locations.parse_location`), or None when it names no line."""
+    loc = parse_locations(location)
+    return None if loc is None or loc.line is None else (loc.path, loc.line)
 
 
 def diff_lines(files: list[FileChange]) -> dict[str, set[int]]:

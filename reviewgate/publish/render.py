@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..core.errors import redact
 from ..context.prompts import Prompter
-from ..context.redaction import redact_secrets
+from ..context.redaction import scrub
 from .sanitize import FIELD_MAX, sanitize
 from ..ensemble.record import Record
 from ..core.verdict import Ballot
@@ -105,6 +104,5 @@ def status_description(record: Record, prompter: Prompter | None = None, *,
 
 def posted(text: str) -> str:
     """Text about to leave the machine (comment, status, step summary): known env secrets and
-    secret-looking strings redacted (:func:`~reviewgate.core.errors.redact`,
-    :func:`~reviewgate.context.redaction.redact_secrets`)."""
-    return redact(redact_secrets(text)[0])
+    secret-looking strings redacted (:func:`reviewgate.context.redaction.scrub`)."""
+    return scrub(text)[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.consolidate import Item, Params, similarity_matrix
+from ..core.locations import parse_location
 from ..core.decision import Cluster
 
 __all__ = ["MATCH_THRESHOLD", "RoundDiff", "compare", "tracked"]
@@ -40,8 +41,9 @@ class RoundDiff:
 
 
 def _item(side: str, f: dict[str, str]) -> Item:
-    path = (f.get("l") or "").split(":", 1)[0].split("#", 1)[0].strip()
-    return Item(ballot=side, text=f"{f.get('t', '')}. {f.get('x', '')}", location=path)
+    loc = parse_location(f.get("l"))
+    return Item(ballot=side, text=f"{f.get('t', '')}. {f.get('x', '')}",
+                location=loc.path if loc else "")
 
 
 def compare(previous: list[dict[str, str]], current: list[dict[str, str]],

@@ -29,6 +29,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdformat.renderer import MDRenderer
 
+from ..core.verdict import replace_surrogates
+
 __all__ = ["FIELD_MAX", "has_active_markup", "sanitize"]
 
 #: Longest model-written text kept in one field of a comment, in characters.
@@ -44,7 +46,6 @@ _BARE_URL = re.compile(r"((?<![A-Za-z0-9])(?:[A-Za-z][A-Za-z0-9+.-]{1,20}://|www
                        re.IGNORECASE)
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
                         "\u2066-\u206f\ufeff\ufff9-\ufffb]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Token types that make a rendered comment do something beyond showing text.
 _ACTIVE = {"link_open", "image", "html_inline", "html_block"}
 
@@ -158,7 +159,7 @@ def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) ->
     Returns:
         Markdown with no working link, image, raw HTML, mention or hidden marker. Never raises.
     """
-    text = _SURROGATE.sub("\ufffd", text or "")
+    text = replace_surrogates(text or "")
     text = _INVISIBLE.sub("", text)
     text = _HTML_COMMENT.sub("", text)
     text = _MARKERISH.sub("reviewgate-\\1", text)

@@ -1,0 +1,60 @@
+"""What every command of the CLI shares: exit codes, error printing, subcommand help, Actions
+step outputs.
+
+Exit codes (documented in the README):
+
+====  ==========================================================
+0     merge (gate-status: the gate passed for the current head)
+10    defer
+11    split
+12    error: the gate could not decide (quorum, crash, forge failure)
+13    gate-status: pending, missing or stale
+2     usage or configuration mistake
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from ..core.errors import redact
+
+if TYPE_CHECKING:
+    from ..ensemble.record import Record
+
+__all__ = ["EXIT_ERROR", "EXIT_FOR", "EXIT_NOT_PASSED", "EXIT_USAGE", "actions_outputs",
+           "add_command", "err"]
+
+EXIT_FOR = {"merge": 0, "defer": 10, "split": 11, "error": 12}
+EXIT_USAGE = 2
+EXIT_ERROR = 12
+EXIT_NOT_PASSED = 13
+
+
+def err(message: str) -> None:
+    """Print one redacted line to standard error."""
+    print(f"reviewgate: {redact(message)}", file=sys.stderr)
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, help_: str,
+                *examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``examples`` (one command line each)."""
+    return sub.add_parser(name, help=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
+
+
+def actions_outputs(record: Record) -> None:
+    """In Actions: the decision comment to the step summary, ``decision=`` to the outputs."""
+    from ..publish.render import render_decision
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(render_decision(record) + "\n")
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as fh:
+            fh.write(f"decision={record.decision.decision}\nstate={record.decision.state}\n")
