@@ -293,3 +293,21 @@ def test_gate_status_wait_polls_until_final(forgejo, capsys):
                  "owner/repo", "--pr", "7", "--wait", "10", "--interval", "0.1"])
     timer.join()
     assert code == 13 and "GATE=split" in capsys.readouterr().out
+
+
+def test_agreed_high_finding_defers_and_the_status_names_it(forgejo, loopback, tmp_path):
+    """Two seats raise the same high finding while every ballot votes OK: the gate defers, the
+    status description names the finding and how many seats raised it, and the decision
+    comment's reasons list the raising ballots."""
+    high = {"severity": "high", "title": "Custom SSL adapters lose the CA bundle", "detail": "d",
+            "location": "src/requests/adapters.py:80", "recommendation": "r"}
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {("a", "tech"): verdict_json("OK", risks=[high]),
+                     ("b", "product"): verdict_json("OK", risks=[high])})
+    assert canary(forgejo, config) == 10
+    row = forgejo.status_rows(HEAD)[-1]
+    assert row["status"] == "failure"
+    assert row["description"].startswith(
+        "defer · agreed high: Custom SSL adapters lose the CA bundle (2 seats)")
+    [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+    assert "(product-b, tech-a)" in decision["body"]

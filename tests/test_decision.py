@@ -220,3 +220,74 @@ def test_a_hat_without_an_ok_majority_never_merges(ballots):
     if any(sum(b.vote == "NOT_OK" for b in ballots if b.hat == h)
            >= sum(b.vote == "OK" for b in ballots if b.hat == h) for h in HATS):
         assert d.decision != "merge"
+
+
+# --- agreement decides: defer_on_corroborated ----------------------------------------------------
+
+HIGH_RACE = dict(severity="high", title="Race on the shared session cache",
+                 location="src/session.py:51")
+
+
+def _high(severity="high", title=HIGH_RACE["title"], location=HIGH_RACE["location"]):
+    return finding(severity, title, location)
+
+
+def test_a_high_finding_two_seats_agree_on_defers_with_the_reason():
+    """Two seats raise the same high finding and every hat votes OK: defer, and the reason names
+    the finding, its median severity and the ballots that raised it."""
+    ballots = all_ok()
+    ballots[0] = ballot("a", "tech", risks=[_high()])
+    ballots[2] = ballot("b", "tech", risks=[_high()])
+    d = run(ballots)
+    assert d.decision == "defer" and [c.title for c in d.agreed] == [HIGH_RACE["title"]]
+    [reason] = d.reasons
+    assert "two or more seats agree on, at high severity or above" in reason
+    assert "Race on the shared session cache [high] (tech-a, tech-b)" in reason
+
+
+def test_one_seats_high_finding_does_not_defer():
+    """The same finding from one seat in both hats is one reviewer: listed, not deferring."""
+    ballots = all_ok()
+    ballots[0] = ballot("a", "tech", risks=[_high()])
+    ballots[1] = ballot("a", "product", risks=[_high()])
+    d = run(ballots)
+    assert d.decision == "merge" and d.agreed == []
+    assert [c.title for c in d.single_high] == [HIGH_RACE["title"]]
+
+
+def test_median_severity_of_a_mixed_cluster():
+    """Seats count once with their most severe finding; the median of the seats, the less
+    severe middle one for an even count: (blocker, low) -> low; (high, medium, low) -> medium;
+    (blocker, high, low) -> high."""
+    def cluster_of(*severities):
+        ballots = [ballot(seat, "tech", risks=[_high(sev)])
+                   for seat, sev in zip("abc", severities, strict=False)]
+        ballots += [ballot(s, "product") for s in "abc"]
+        [c] = run(ballots, Policy(defer_on_corroborated="off")).clusters
+        return c.median_severity
+    assert cluster_of("blocker", "low") == "low"
+    assert cluster_of("high", "medium", "low") == "medium"
+    assert cluster_of("blocker", "high", "low") == "high"
+
+
+def test_medium_agreement_defers_only_when_the_policy_says_medium():
+    """Two seats agreeing on a medium finding: merge under the default (high), defer under
+    defer_on_corroborated = "medium"; "off" never defers on agreement."""
+    ballots = all_ok()
+    ballots[0] = ballot("a", "tech", risks=[_high("medium")])
+    ballots[2] = ballot("b", "tech", risks=[_high("medium")])
+    assert run(ballots).decision == "merge"
+    assert run(ballots, Policy(defer_on_corroborated="medium")).decision == "defer"
+    ballots[0] = ballot("a", "tech", risks=[_high("high")])
+    ballots[2] = ballot("b", "tech", risks=[_high("high")])
+    assert run(ballots, Policy(defer_on_corroborated="off")).decision == "merge"
+
+
+@settings(max_examples=300, deadline=None)
+@given(ballot_sets(), st.integers(0, 2000), st.integers(0, 30))
+def test_blocker_setting_reproduces_the_decisions_before_the_rule(ballots, lines, files):
+    """Property: defer_on_corroborated = "blocker" decides exactly as the rules before it
+    (blockers and hat majorities only): the agreement rule adds nothing there."""
+    with_rule = run(ballots, Policy(defer_on_corroborated="blocker"), lines=lines, files=files)
+    without = run(ballots, Policy(defer_on_corroborated="off"), lines=lines, files=files)
+    assert (with_rule.decision, with_rule.reasons) == (without.decision, without.reasons)

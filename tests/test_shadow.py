@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from conftest import DATA
 from test_cli import BLOCKER, review
 
 from reviewgate.cli import main
@@ -64,3 +65,34 @@ def test_folder_prints_the_table_of_flips(tmp_path, loopback, capsys):
     out = capsys.readouterr().out
     assert "2 decisions, 2 would flip" in out
     assert out.count("| error | **yes** |") == 2
+
+
+def test_agreement_rule_flips_recorded_merges(tmp_path, loopback, capsys):
+    """Runs decided before the agreement rule (defer_on_corroborated = "blocker"): the one where
+    two seats raised the same high finding flips to defer under the new default; the clean one
+    does not. Exit 10 for the folder (a flip), no model called."""
+    from test_cli import serve, write_config
+
+    high = {"severity": "high", "title": "Custom SSL adapters lose the CA bundle", "detail": "d",
+            "location": "src/requests/adapters.py:80", "recommendation": "r"}
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name, answers in (("clean.json", {}),
+                          ("agreed.json", {("a", "tech"): verdict_json("OK", risks=[high]),
+                                           ("b", "tech"): verdict_json("OK", risks=[high])})):
+        config = write_config(tmp_path, loopback.url)
+        with open(config, "a") as fh:
+            fh.write('[profiles.canary.policy]\ndefer_on_corroborated = "blocker"\n')
+        serve(loopback, answers)
+        assert main(["review", "--diff", str(DATA / "requests-6667-ssl-context" / "diff.patch"),
+                     "--title", "t", "--config", config, "--out", str(runs / name),
+                     "--no-cache"]) == 0
+    calls = len(loopback.seen)
+    capsys.readouterr()
+    assert main(["replay", str(runs), "--config", policy_config(tmp_path), "--profile", "canary",
+                 "--format", "json"]) == 10
+    rows = {r["source"].rsplit("/", 1)[-1]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["agreed.json"]["before"], rows["agreed.json"]["after"]) == ("merge", "defer")
+    assert rows["agreed.json"]["flipped"] and not rows["clean.json"]["flipped"]
+    assert any("two or more seats agree on" in r for r in rows["agreed.json"]["reasons_added"])
+    assert len(loopback.seen) == calls

@@ -151,7 +151,11 @@ class Policy(_Strict):
 
     ``blockers``: ``any`` means one blocker from any non-abstaining ballot defers; ``corroborated``
     means only blockers raised by two or more seats defer (single-reviewer blockers become
-    operator questions). ``max_unreviewed_share``: the share of files (lockfiles and generated
+    operator questions). ``defer_on_corroborated``: the lowest severity at which a finding
+    raised by two or more distinct seats makes the decision at least ``defer`` (the severity of
+    such a finding is the median of its seats', see :attr:`reviewgate.core.decision.Cluster.
+    median_severity`); ``blocker`` decides as before this rule, ``off`` disables it.
+    ``max_unreviewed_share``: the share of files (lockfiles and generated
     files excepted) that may be left out of what reviewers saw before the decision is at least
     ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``:
     ``deterministic`` groups the findings offline (:mod:`reviewgate.core.consolidate`);
@@ -161,6 +165,7 @@ class Policy(_Strict):
 
     quorum: int = Field(default=2, ge=1)
     blockers: Literal["any", "corroborated"] = "any"
+    defer_on_corroborated: Literal["blocker", "high", "medium", "low", "off"] = "high"
     split_max_changed_lines: int = Field(default=400, ge=1)
     split_max_files: int = Field(default=10, ge=1)
     split_votes: int = Field(default=2, ge=1)

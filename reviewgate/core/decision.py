@@ -109,6 +109,22 @@ class Cluster(BaseModel):
         """``hat-seat`` names of the ballots that raised it, sorted."""
         return sorted({f"{m.hat}-{m.seat}" for m in self.members})
 
+    @property
+    def median_severity(self) -> str:
+        """The severity the seats agree on: each seat counts once, with the most severe of its
+        own findings in this cluster (one model's two hats are one reviewer), and the median
+        of those is taken; with an even number of seats, the less severe of the two middle
+        ones. So one seat's alarm never borrows the others' agreement: a blocker from one
+        seat and a low from another is a ``low`` corroborated finding (the blocker still
+        defers on its own under ``blockers = "any"``)."""
+        per_seat: dict[str, int] = {}
+        for m in self.members:
+            rank = SEVERITY_RANK.get(m.finding.severity, 3)
+            per_seat[m.seat] = min(rank, per_seat.get(m.seat, 3))
+        ranks = sorted(per_seat.values())
+        middle = ranks[len(ranks) // 2]  # the upper (less severe) middle for an even count
+        return next(name for name, rank in SEVERITY_RANK.items() if rank == middle)
+
 
 class Dissent(BaseModel):
     """A NOT_OK ballot: who voted against merging, how sure, and why."""
@@ -159,6 +175,12 @@ class Decision(BaseModel):
     def single_high(self) -> list[Cluster]:
         """High-severity findings raised by one seat only."""
         return [c for c in self.clusters if c.severity == "high" and not c.corroborated]
+
+    @property
+    def agreed(self) -> list[Cluster]:
+        """The findings that defer because two or more seats agree on them
+        (``policy.defer_on_corroborated``), most severe first."""
+        return corroborated_deferrals(self.clusters, self.policy)
 
     def tally_line(self) -> str:
         """``Tech: 2/3 OK · Product: 1/3 OK`` (OK of all ballots in the hat)."""
@@ -254,16 +276,32 @@ def _quorum_reasons(tallies: list[HatTally], ballots: list[Ballot], abstentions:
                 f"{t.hat} has {t.voting}" for t in short), *abstentions]
 
 
+def corroborated_deferrals(clusters: list[Cluster], policy: Policy) -> list[Cluster]:
+    """Rule 3, second half: findings raised by two or more seats whose median severity
+    (:attr:`Cluster.median_severity`) is ``policy.defer_on_corroborated`` or above."""
+    if policy.defer_on_corroborated == "off":
+        return []
+    limit = SEVERITY_RANK[policy.defer_on_corroborated]
+    return [c for c in clusters if c.corroborated and SEVERITY_RANK[c.median_severity] <= limit]
+
+
 def _defer_reasons(clusters: list[Cluster], tallies: list[HatTally], policy: Policy,
                    unreviewed: list[str], changed_files: int) -> list[str]:
-    """Rules 3, 4 and 8: blocker findings, hats without an OK majority (a tie never merges),
-    files no reviewer saw beyond ``max_unreviewed_share``. Empty: nothing defers."""
+    """Rules 3, 4 and 8: blocker findings and findings several seats agree on, hats without an
+    OK majority (a tie never merges), files no reviewer saw beyond ``max_unreviewed_share``.
+    Empty: nothing defers."""
     reasons = []
     blocking = [c for c in clusters if c.severity == "blocker"
                 and (policy.blockers == "any" or c.corroborated)]
     if blocking:
         reasons.append(f"{len(blocking)} blocker finding(s): " + "; ".join(
             f"{c.title} ({', '.join(c.raised_by)})" for c in blocking))
+    agreed = [c for c in corroborated_deferrals(clusters, policy) if c not in blocking]
+    if agreed:
+        reasons.append(f"{len(agreed)} finding(s) that two or more seats agree on, at "
+                       f"{policy.defer_on_corroborated} severity or above: " + "; ".join(
+                           f"{c.title} [{c.median_severity}] ({', '.join(c.raised_by)})"
+                           for c in agreed))
     for t in tallies:
         if t.not_ok >= t.ok:
             reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
