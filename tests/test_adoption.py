@@ -25,16 +25,18 @@ def action() -> dict:
 
 def test_action_shape():
     """A composite action with the documented inputs and outputs, installing from its own
-    pinned checkout, with the pip and verdict caches, no expression inside a shell script."""
+    pinned checkout with uv (its cache on), with the verdict cache, no expression inside a shell
+    script."""
     act = action()
     assert act["runs"]["using"] == "composite"
     assert set(act["inputs"]) == {"config", "profile", "forge", "pr", "force"}
     assert {k: v["value"] for k, v in act["outputs"].items()} == {
         name: f"${{{{ steps.gate.outputs.{name} }}}}" for name in ("decision", "state", "url")}
     steps = act["runs"]["steps"]
-    assert any(s.get("with", {}).get("cache") == "pip" for s in steps)
+    uv = next(s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@"))
+    assert uv["with"]["enable-cache"] == "true" and uv["with"]["activate-environment"] == "true"
     assert any(s.get("with", {}).get("path") == "~/.cache/reviewgate" for s in steps)
-    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    install = next(s for s in steps if "uv pip install" in s.get("run", ""))
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
     for step in steps:
         assert "${{" not in step.get("run", "")
@@ -117,3 +119,21 @@ def test_bash_completion_knows_the_commands(tmp_path, capsys):
              "_shtab_reviewgate; echo \"${COMPREPLY[@]}\"")
     out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True)
     assert "canary" in out.stdout.split(), out.stderr
+
+
+def test_init_writes_an_updater_for_the_pinned_shas_and_never_overwrites(tmp_path, capsys):
+    """GitHub: a Dependabot stanza for github-actions; Forgejo: a Renovate config that pins
+    digests; an existing updater file is kept untouched."""
+    assert main(["init", "--forge", "github", "--dir", str(tmp_path / "gh")]) == 0
+    bot = yaml.safe_load((tmp_path / "gh" / ".github" / "dependabot.yml").read_text())
+    assert bot["updates"][0]["package-ecosystem"] == "github-actions"
+    assert main(["init", "--forge", "forgejo", "--dir", str(tmp_path / "fj")]) == 0
+    renovate = json.loads((tmp_path / "fj" / "renovate.json").read_text())
+    assert "helpers:pinGitHubActionDigests" in renovate["extends"]
+    mine = tmp_path / "own"
+    mine.mkdir()
+    (mine / ".renovaterc").write_text('{"extends": ["local>acme/renovate"]}')
+    capsys.readouterr()
+    assert main(["init", "--forge", "forgejo", "--dir", str(mine)]) == 0
+    assert (mine / ".renovaterc").read_text() == '{"extends": ["local>acme/renovate"]}'
+    assert not (mine / "renovate.json").exists() and "kept" in capsys.readouterr().out

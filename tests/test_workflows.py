@@ -198,3 +198,48 @@ def test_no_comment_touches_a_running_gate(name):
     runs = {event: bool(evaluate(job["if"], ctx)) for event, ctx in EVENTS.items()}
     assert runs["push of a pull request"] and runs["manual re-fire"]
     assert not runs["comment: ordinary"]
+
+
+# --- zizmor over every shipped and generated workflow -------------------------------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+CHECK = ROOT / ".ci" / "zizmor-check"
+
+
+def _zizmor(*extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(CHECK), *extra], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("zizmor") is None, reason="zizmor (test extra) not installed")
+def test_zizmor_passes_and_fails_on_a_planted_finding(tmp_path):
+    """The shipped action and workflows and both `init` workflows pass zizmor offline; a
+    workflow with a movable tag, or an inline ignore without a reason, makes the check fail."""
+    clean = _zizmor()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    planted = tmp_path / "planted.yml"
+    planted.write_text("name: planted\non: [push]\npermissions: {}\njobs:\n  x:\n"
+                       "    runs-on: ubuntu-latest\n    permissions: {}\n    steps:\n"
+                       "      - uses: actions/checkout@v4\n        with:\n"
+                       "          persist-credentials: false\n")
+    found = _zizmor(str(planted))
+    assert found.returncode != 0 and "unpinned-uses" in found.stdout + found.stderr
+    bare = tmp_path / "bare.yml"
+    bare.write_text("name: bare\non:\n  pull_request_target:  # zizmor: ignore[dangerous-triggers]\n"
+                    "permissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
+                    "    permissions: {}\n    steps:\n      - run: echo hi\n")
+    unexplained = _zizmor(str(bare))
+    assert unexplained.returncode != 0 and "gives no reason" in unexplained.stderr
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_action_is_pinned_to_a_commit(name):
+    """Every `uses:` of a remote action names a full 40-hex commit SHA."""
+    wf = WORKFLOWS[name]()
+    for job in wf["jobs"].values():
+        for step in job["steps"]:
+            uses = step.get("uses", "")
+            if uses and not uses.startswith("./"):
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), uses

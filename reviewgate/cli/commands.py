@@ -185,9 +185,18 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Files that already configure an updater for the pinned action SHAs (never overwritten).
+UPDATER_FILES = {
+    "github": [".github/dependabot.yml", ".github/dependabot.yaml"],
+    "renovate": ["renovate.json", "renovate.json5", ".renovaterc", ".renovaterc.json",
+                 ".github/renovate.json", ".gitea/renovate.json", ".forgejo/renovate.json"],
+}
+
+
 def cmd_init(args: argparse.Namespace) -> int:
-    """``reviewgate init``: write a commented ``reviewgate.toml`` and the workflow; never
-    overwrite a file."""
+    """``reviewgate init``: write a commented ``reviewgate.toml`` and the workflow, and a
+    Dependabot (GitHub) or Renovate (Forgejo, Gitea) stanza that keeps the pinned action SHAs
+    current unless one exists; never overwrite a file."""
     from ..context.prompts import Prompter
 
     root = Path(args.dir)
@@ -198,6 +207,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     if existing:
         raise UserError(f"not overwriting {', '.join(existing)}: remove it or run "
                         "`reviewgate config check` on it")
+    updater = "github" if args.forge == "github" else "renovate"
+    present = [name for name in UPDATER_FILES[updater] if (root / name).exists()]
+    if present:
+        print(f"kept {root / present[0]}: make sure it updates the pinned action SHAs")
+    else:
+        targets[root / UPDATER_FILES[updater][0]] = (
+            "init/dependabot.yml.j2" if updater == "github" else "init/renovate.json.j2")
     prompter = Prompter()
     for path, template in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,8 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
     for line in origins:
         console.print(escape(line), soft_wrap=True)
     p = profile.policy
-    console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, split above "
+    console.print(f"policy: quorum {p.quorum} per hat, blockers={p.blockers}, "
+                  f"defer_on_corroborated={p.defer_on_corroborated}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "
                   f"{p.split_votes} split votes, consolidation {p.consolidate}")
     console.print(escape(gate_identity(config)), soft_wrap=True)

@@ -143,7 +143,7 @@ class SeatConfig(_Strict):
     @property
     def endpoint(self) -> str:
         """The URL the seat's requests go to (its ``base_url`` or the provider's default)."""
-        return self.base_url or DEFAULT_ENDPOINT.get(self.provider, "(in-process)")
+        return self.base_url or DEFAULT_ENDPOINT.get(self.provider, "(this machine)")
 
 
 class Policy(_Strict):
@@ -256,7 +256,7 @@ class ContextConfig(_Strict):
 
 
 LOCAL_NOTICE = (
-    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running in-process. "
+    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running on this machine. "
     "It is NOT a real review. Configure real seats in reviewgate.toml (see the README, "
     "'Configuration'), then run `reviewgate config check`."
 )

@@ -65,7 +65,7 @@ class Provider(Protocol):
 
     def slot(self, hat: str = "") -> AsyncContextManager[None]:
         """Held while a ballot in ``hat`` runs: a no-op for remote APIs, a queue for an
-        in-process model (which runs the ballots of one hat back to back: same prompt)."""
+        embedded model (which runs the ballots of one hat back to back: same prompt)."""
         ...
 
     async def aclose(self) -> None:

@@ -208,7 +208,7 @@ def missing_modules(seat: SeatConfig) -> list[str]:
 
 
 class LocalProvider:
-    """One seat on the in-process model. ``seed`` makes the seats differ.
+    """One seat on the embedded model (in its worker process). ``seed`` makes the seats differ.
 
     Raises (from :meth:`complete`):
         UserError: the extra is missing; ProviderTimeout: the deadline passed mid-generation.
