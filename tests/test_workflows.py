@@ -227,7 +227,8 @@ def test_zizmor_passes_and_fails_on_a_planted_finding(tmp_path):
     found = _zizmor(str(planted))
     assert found.returncode != 0 and "unpinned-uses" in found.stdout + found.stderr
     bare = tmp_path / "bare.yml"
-    bare.write_text("name: bare\non:\n  pull_request_target:  # zizmor: ignore[dangerous-triggers]\n"
+    bare.write_text("name: bare\non:\n"
+                    "  pull_request_target:  # zizmor: ignore[dangerous-triggers]\n"
                     "permissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
                     "    permissions: {}\n    steps:\n      - run: echo hi\n")
     unexplained = _zizmor(str(bare))

@@ -256,8 +256,8 @@ class ContextConfig(_Strict):
 
 
 LOCAL_NOTICE = (
-    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running on this machine. "
-    "It is NOT a real review. Configure real seats in reviewgate.toml (see the README, "
+    "This is the built-in `local` profile: Gemma 3 270M, a tiny offline model running on this "
+    "machine. It is NOT a real review. Configure real seats in reviewgate.toml (see the README, "
     "'Configuration'), then run `reviewgate config check`."
 )
 
