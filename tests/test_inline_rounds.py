@@ -8,7 +8,8 @@ from conftest import DATA
 from fake_github import FakeGitHub
 from test_canary import HEAD, canary
 from test_canary import forgejo  # noqa: F401 - the base fixture, extended below
-from test_cli import serve, write_config
+from test_cli import serve
+from test_cli import write_config as _write_config
 
 from reviewgate.cli import main
 from reviewgate.testing import verdict_json
@@ -16,6 +17,16 @@ from reviewgate.testing import verdict_json
 NEW_HEAD = "c" * 40
 PATH = "src/requests/adapters.py"
 # line 298 is on the new side of the last hunk (+295,26); line 10 is on no hunk
+
+def write_config(tmp_path, url):
+    """The test configuration, deciding as before the agreement rule: these tests are about
+    where findings are posted, and two seats agreeing on HIGH would otherwise defer."""
+    path = _write_config(tmp_path, url)
+    with open(path, "a") as fh:
+        fh.write('[profiles.canary.policy]\ndefer_on_corroborated = "blocker"\n')
+    return path
+
+
 HIGH = {"severity": "high", "title": "verify=True no longer loads the CA bundle",
         "location": f"{PATH}:298", "detail": "cert_verify skips DEFAULT_CA_BUNDLE_PATH when "
         "verify is True, so custom adapters lose the bundle.",

@@ -11,7 +11,7 @@ Differences from Forgejo that matter here (GitHub REST API docs; DESIGN.md secti
 - labels are added by name (GitHub creates missing ones) and removed by name;
 - an Actions ``GITHUB_TOKEN`` or an App installation token cannot read ``GET /user`` (403):
   the gate then takes its login from the configured ``bot_login`` or from the creator of its
-  own pending status (:func:`reviewgate.gate.run.learn_login`), never from a guess;
+  own pending status (:func:`reviewgate.gate.status.learn_login`), never from a guess;
 - the diff media type is refused (406, ``too_large``) past 300 files or 20,000 lines; the files
   API (up to 3,000 files) carries each file's hunks in ``patch``;
 - a file at a commit: ``GET /repos/{o}/{r}/contents/{path}?ref=SHA`` with
