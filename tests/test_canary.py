@@ -100,6 +100,20 @@ def test_rerun_without_force_skips_decided_head(forgejo, loopback, tmp_path, cap
     assert "already has a decision" in capsys.readouterr().out
 
 
+def test_rerun_reviews_again_after_a_killed_run(forgejo, loopback, tmp_path, capsys):
+    """A run killed after its pending claim (SIGKILL) leaves `pending` on top of the decision:
+    the next run, without --force, reviews the head again instead of reporting it decided."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    bot = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    bot.set_status(HEAD, state="pending", context=CONTEXT, description="reviewing · run 0badc0de")
+    assert canary(forgejo, config) == 0
+    assert "already has a decision" not in capsys.readouterr().out
+    assert [r["status"] for r in forgejo.status_rows(HEAD)] == [
+        "pending", "success", "pending", "pending", "success"]
+
+
 def test_head_moves_during_review(forgejo, loopback, tmp_path, capsys):
     """A push during the review: the old head gets a status marked stale, the new head none."""
     new_head = "c" * 40

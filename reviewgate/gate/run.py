@@ -153,7 +153,8 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     try:
         if login is None:
             login = learn_login(forge, pr.head_sha, context, run_id)
-            done = None if force else _already_decided(forge, pr, context, login)
+            done = None if force else _already_decided(forge, pr, context, login,
+                                                       own_claim=run_id)
             if done is not None:  # our pending row hid the decision: put it back on top
                 forge.set_status(pr.head_sha, state=done.state, context=context,
                                  description=done.description, target_url=done.target_url)
@@ -174,19 +175,22 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     return result
 
 
-def _already_decided(forge: Forge, pr: PullRequest, context: str,
-                     login: str) -> CanaryResult | None:
+def _already_decided(forge: Forge, pr: PullRequest, context: str, login: str, *,
+                     own_claim: str | None = None) -> CanaryResult | None:
     """The earlier decision on this head SHA, when the decision comment's last round decided
-    it and the bot's latest final status row on it still says so; None otherwise."""
+    it and the bot's latest status row on it still says so; None otherwise (no decision, or
+    the latest row is ``pending`` or ``error``: a run in progress or one that was killed, so the
+    head is reviewed again). ``own_claim``: this run's id, whose pending row is not counted."""
     decision_comment = own_comment(forge.list_comments(pr.number), login, DECISION_MARKER)
     rounds = read_rounds(decision_comment.body) if decision_comment else []
     if not (rounds and rounds[-1].head_sha == pr.head_sha
             and rounds[-1].decision in DECISIONS[:3]):
         return None
-    final = [s for s in forge.list_statuses(pr.head_sha)
-             if s.context == context and s.creator == login and s.state != "pending"]
-    latest = latest_row(final)
-    if latest is None or latest.state == "error":
+    rows = [s for s in forge.list_statuses(pr.head_sha)
+            if s.context == context and s.creator == login
+            and not (own_claim and f"run {own_claim}" in s.description)]
+    latest = latest_row(rows)
+    if latest is None or latest.state in ("pending", "error"):
         return None
     return CanaryResult(decision=rounds[-1].decision, state=latest.state, head_sha=pr.head_sha,
                         description=latest.description, target_url=latest.target_url or (
