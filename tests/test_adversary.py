@@ -132,6 +132,11 @@ SECRET_FORMS = {
     "\\n escapes on one line": f'+KEY = "{BEGIN}\\n{K1}\\n{K2}\\n{END}\\n"\n',
     "split across quoted strings": (f'+KEY = ("{BEGIN}\\n"\n+       "{K1}\\n"\n'
                                     f'+       "{K2}\\n"\n+       "{END}\\n")\n'),
+    "OpenPGP armor with a blank line and tabs": (
+        f"+\t-----BEGIN PGP PRIVATE KEY BLOCK-----\n+\tVersion: x\n+\t\n+\t{K1}\n+\t{K2}==\n",
+        [K1, K2]),
+    "OpenSSH key": (f"+-----BEGIN OPENSSH PRIVATE KEY-----\n+{K1}\n+{K2}\n"
+                    "+-----END OPENSSH PRIVATE KEY-----\n", [K1, K2]),
     "password in a URL": ("+DATABASE_URL = 'postgres://app:s3cretPassw0rd@db:5432/app'\n",
                           ["s3cretPassw0rd"]),
     "Authorization: Bearer": ('+headers = {"Authorization": "Bearer abcDEF123456ghiJKL789"}\n',

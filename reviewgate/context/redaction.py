@@ -59,8 +59,9 @@ _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 #: Base64 runs inside a key body (8+ characters: one chunk between ``\n`` escapes).
 _KEY_CHUNK = re.compile(r"(?<!\\)[A-Za-z0-9+/]{8,}={0,2}")
-#: PEM header lines inside an encrypted key (RFC 1421: ``Proc-Type``, ``DEK-Info``).
-_PEM_HEADER = re.compile(r"^\s*[\"']?(Proc-Type|DEK-Info|Comment):", re.IGNORECASE)
+#: Header lines inside a key block (RFC 1421 ``Proc-Type``, ``DEK-Info``; RFC 4880 armor headers).
+_PEM_HEADER = re.compile(r"^\s*[\"']?(Proc-Type|DEK-Info|Comment|Version|Hash|Charset):",
+                         re.IGNORECASE)
 #: Candidate URLs with a userinfo part; :func:`urllib.parse.urlsplit` decides.
 _URL_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/@'\"`<>]+@[^\s'\"`<>]*")
 _AUTH = re.compile(r"(?i)(bearer|basic|token|digest)([ \t]+)([A-Za-z0-9._~+/-]{12,}=*)")
@@ -140,10 +141,11 @@ def _key_line(line: str) -> str:
 
 
 def _is_key_body(line: str) -> bool:
-    """True for a line of a PEM body: base64 chunks (maybe quoted, escaped, concatenated) or a
-    PEM header, nothing else."""
+    """True for a line of a PEM body: base64 chunks (maybe quoted, escaped, concatenated), a
+    PEM or OpenPGP armor header (``Proc-Type:``, ``Version:``), or a blank line (OpenPGP armor
+    puts one between its headers and the key; RFC 4880 section 6.2), nothing else."""
     body = line[1:] if line[:1] in ("+", "-", " ") else line
-    if _PEM_HEADER.match(body):
+    if _PEM_HEADER.match(body) or not body.strip():
         return True
     rest = _KEY_CHUNK.sub("", body.replace("\\n", " ").replace("\\r", " "))
     return bool(_KEY_CHUNK.search(body)) and all(c in " \t\r'\"+,;\\" for c in rest)
