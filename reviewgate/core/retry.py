@@ -5,17 +5,19 @@ timeouts; never 400/401/403/404/413/422 or a refusal. Between tries: the server'
 ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date; RFC 9110 section 10.2.3), capped at
 :data:`MAX_RETRY_AFTER_S`, else exponential backoff with jitter. The callers decide what counts
 as retryable for their own errors (:func:`policy`); an exception offers the server's wait as a
-``retry_after`` attribute (seconds). Imports: stdlib and tenacity (no network library).
+``retry_after`` attribute (seconds). Imports: stdlib, and tenacity when a retry runs (no network
+library).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-from typing import Any, Callable, Mapping
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity import wait_exponential_jitter
+if TYPE_CHECKING:  # tenacity is imported where a retry runs: `reviewgate --version` stays fast
+    from tenacity import RetryCallState
 
 __all__ = ["MAX_RETRY_AFTER_S", "RETRY_STATUSES", "parse_retry_after", "policy",
            "retryable_status", "wait"]
@@ -24,7 +26,13 @@ __all__ = ["MAX_RETRY_AFTER_S", "RETRY_STATUSES", "parse_retry_after", "policy",
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 #: Longest ``retry-after`` honoured, in seconds; longer waits are capped (timeouts still rule).
 MAX_RETRY_AFTER_S = 60.0
-_backoff = wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
+
+
+@functools.lru_cache(maxsize=1)
+def _backoff() -> Callable[[RetryCallState], float]:
+    from tenacity import wait_exponential_jitter
+
+    return wait_exponential_jitter(multiplier=0.5, max=10.0, jitter=0.5)
 
 
 def retryable_status(status_code: int) -> bool:
@@ -67,12 +75,14 @@ def wait(state: RetryCallState) -> float:
     after = getattr(exc, "retry_after", None)
     if isinstance(after, (int, float)):
         return min(float(after), MAX_RETRY_AFTER_S)
-    return _backoff(state)
+    return _backoff()(state)
 
 
 def policy(attempts: int, retryable: Callable[[BaseException], bool]) -> dict[str, Any]:
     """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: at most ``attempts``
     tries, :func:`wait` between them, retrying exceptions for which ``retryable`` is true,
     re-raising the last one."""
+    from tenacity import retry_if_exception, stop_after_attempt
+
     return {"stop": stop_after_attempt(max(1, attempts)), "wait": wait,
             "retry": retry_if_exception(retryable), "reraise": True}
