@@ -22,12 +22,17 @@ __all__ = ["ScriptedProvider", "verdict_json"]
 
 def verdict_json(vote: str = "OK", confidence: float = 0.8, *, risks: list[dict] | None = None,
                  split: bool = False, questions: list[str] | None = None,
-                 summary: str = "Looks fine.") -> str:
-    """A valid verdict as JSON text (the shape every provider is asked for)."""
-    return json.dumps({"vote": vote, "confidence": confidence, "summary": summary,
-                       "risks": risks or [], "opportunities": [], "split": split,
-                       "suggested_split": ["part one", "part two"] if split else [],
-                       "questions": questions or []})
+                 summary: str = "Looks fine.", carried: dict[str, str] | None = None) -> str:
+    """A valid verdict as JSON text (the shape every provider is asked for); ``carried``
+    (id -> ``resolved``/``open``/``unsure``) adds the marks of an incremental round."""
+    data: dict[str, Any] = {"vote": vote, "confidence": confidence, "summary": summary,
+                            "risks": risks or [], "opportunities": [], "split": split,
+                            "suggested_split": ["part one", "part two"] if split else [],
+                            "questions": questions or []}
+    if carried is not None:
+        data["carried"] = [{"id": k, "status": v, "note": f"{v} in this push"}
+                           for k, v in carried.items()]
+    return json.dumps(data)
 
 
 class ScriptedProvider:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from loopback import reachable
 from openapi_check import SpecCheck
 
 SPEC = Path(__file__).parent / "data" / "forge-api" / "forgejo-openapi.v1.json"
@@ -81,6 +82,9 @@ class FakeForgejo:
         #: reviews: id, number, user, body, commit_id, state, comments (path, new/old position)
         self.reviews: list[dict[str, Any]] = []
         self.raw_reads: list[tuple[str, str]] = []
+        #: commit SHA -> parent SHAs (``GET /repos/{o}/{r}/compare/{old}...{new}``); a commit
+        #: not in it is unknown to the compare endpoint (404), as a force-pushed-away head
+        self.parents: dict[str, list[str]] = {}
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
         self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
@@ -145,6 +149,25 @@ class FakeForgejo:
         """Status rows posted on ``sha`` in posting order."""
         return self.statuses.get(sha, [])
 
+    def ancestors(self, sha: str) -> set[str]:
+        """``sha`` and every commit reachable from it through ``parents``."""
+        return reachable(self.parents, sha)
+
+    def _compare(self, basehead: str) -> tuple[int, Any, dict[str, str]]:
+        old, _, new = basehead.partition("...")
+        if old not in self.parents or new not in self.parents:
+            return 404, {"message": "commit does not exist", "url": ""}, {}
+        listed = sorted(self.ancestors(new) - self.ancestors(old))
+        meta = lambda sha: {"sha": sha, "url": f"{self.url}/api/v1/repos/{self.repo}/git/"  # noqa: E731
+                            f"commits/{sha}", "created": self._now()}
+        commits = [{**meta(sha), "html_url": f"{self.url}/{self.repo}/commit/{sha}",
+                    "parents": [meta(p) for p in self.parents.get(sha, [])]} for sha in listed]
+        a, b = self.trees.get(old, {}), self.trees.get(new, {})
+        files = [{"filename": path, "status": "added" if path not in a else
+                  "removed" if path not in b else "modified"}
+                 for path in sorted(set(a) | set(b)) if a.get(path) != b.get(path)]
+        return 200, {"commits": commits, "files": files, "total_commits": len(commits)}, {}
+
     # --- routes --------------------------------------------------------------------------
     def _route(self, method: str, rel: str, query: dict[str, list[str]], body: Any,
                login: str) -> tuple[int, Any, dict[str, str]]:
@@ -196,6 +219,9 @@ class FakeForgejo:
                     c["body"], c["updated_at"] = body["body"], self._now()
                     return 200, self.comment_json(c), {}
             return 404, {"message": "comment does not exist", "url": ""}, {}
+        m = re.fullmatch(rf"{r}/compare/([^/]+)", rel)
+        if m and method == "GET":
+            return self._compare(m.group(1))
         m = re.fullmatch(rf"{r}/raw/(.+)", rel)
         if m and method == "GET":
             ref = query.get("ref", [""])[0]

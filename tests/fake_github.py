@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from loopback import reachable
+
 
 class FakeGitHub:
     """Repository ``owner/repo``; token ``gh-token`` is an Actions token (no ``/user``)."""
@@ -28,6 +30,9 @@ class FakeGitHub:
         self._id = 0
         #: commit SHA -> path -> text, served by ``GET .../contents/{path}?ref=`` (raw media type)
         self.trees: dict[str, dict[str, str]] = {}
+        #: commit SHA -> parent SHAs, for ``GET .../compare/{old}...{new}`` (unknown: 404)
+        self.parents: dict[str, list[str]] = {}
+        self.base = "b" * 40
         #: reviews: id, user, body, commit_id, state, comments (id, path, line, side, body)
         self.reviews: list[dict[str, Any]] = []
         #: the login the token acts as (``github-actions[bot]`` for an Actions token, an App's
@@ -73,6 +78,29 @@ class FakeGitHub:
                                f'&page={page + 1}>; rel="next"')
         return 200, chunk, headers
 
+    def _reach(self, sha):
+        return reachable(self.parents, sha)
+
+    def _compare(self, old, new, headers):
+        """REST "Compare two commits": ``status`` ahead/behind/identical/diverged; the diff
+        media type gives ``git diff OLD NEW`` of the two trees."""
+        if old not in self.parents or new not in self.parents:
+            return 404, {"message": "Not Found"}, {}
+        status = ("identical" if old == new else "ahead" if old in self._reach(new)
+                  else "behind" if new in self._reach(old) else "diverged")
+        if headers.get("accept") == "application/vnd.github.diff":
+            import difflib
+            a, b = self.trees.get(old, {}), self.trees.get(new, {})
+            out = []
+            for path in sorted(set(a) | set(b)):
+                if a.get(path) != b.get(path):
+                    out.append(f"diff --git a/{path} b/{path}\n")
+                    out += [line + "\n" for line in difflib.unified_diff(
+                        a.get(path, "").splitlines(), b.get(path, "").splitlines(),
+                        f"a/{path}", f"b/{path}", lineterm="")]
+            return 200, "".join(out), {"Content-Type": "text/plain"}
+        return 200, {"status": status, "ahead_by": 1, "behind_by": 0, "files": []}, {}
+
     def route(self, method, path, query, body, headers):
         r = "/api/v3/repos/owner/repo"
         if not headers.get("authorization", "").startswith("Bearer "):
@@ -91,7 +119,7 @@ class FakeGitHub:
             return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
                          "html_url": "https://github.com/owner/repo/pull/7",
                          "user": {"login": "alice"}, "head": {"sha": self.head},
-                         "base": {"sha": "b" * 40}}, {}
+                         "base": {"sha": self.base}}, {}
         if path == f"{r}/pulls/7/files":
             return self._page(self.files, query, path)
         if path == f"{r}/issues/7/comments":
@@ -133,6 +161,9 @@ class FakeGitHub:
                 self.problems.append("labels must be names on GitHub")
             self.labels += [n for n in body["labels"] if n not in self.labels]
             return 200, [{"id": i, "name": n} for i, n in enumerate(self.labels)], {}
+        m = re.fullmatch(rf"{r}/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", path)
+        if m and method == "GET":
+            return self._compare(m.group(1), m.group(2), headers)
         m = re.fullmatch(rf"{r}/contents/(.+)", path)
         if m and method == "GET":
             if headers.get("accept") != "application/vnd.github.raw+json":

@@ -118,3 +118,16 @@ class Loopback:
         """Stop serving."""
         self.server.shutdown()
         self.server.server_close()
+
+
+def reachable(parents: dict[str, list[str]], sha: str) -> set[str]:
+    """``sha`` and every commit reachable from it through ``parents`` (commit -> parents):
+    the fake forges' commit graph."""
+    seen: set[str] = set()
+    todo = [sha]
+    while todo:
+        cur = todo.pop()
+        if cur not in seen:
+            seen.add(cur)
+            todo.extend(parents.get(cur, []))
+    return seen

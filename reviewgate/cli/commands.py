@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..core.errors import InputError, UserError
 from .common import EXIT_FOR, EXIT_USAGE, actions_outputs
-from .inputs import change_from_diff, change_from_git, git_reader
+from .inputs import GitHistory, change_from_diff, change_from_git, git_reader, previous_round
 
 if TYPE_CHECKING:
     from ..core.config import Config
@@ -56,6 +56,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     from .progress import progress_printer
     from ..ensemble.record import load_record
 
+    if args.replay and args.previous:
+        raise UserError("--previous applies to a new review, not to --replay")
     if args.replay:
         record = load_record(args.replay)
         with progress_printer(record.config.profile) as on_progress:
@@ -81,15 +83,23 @@ def cmd_review(args: argparse.Namespace) -> int:
             from ..ensemble.pipeline import estimate_review
             from ..context.prompts import Prompter
 
-            rows = estimate_review(change, config=config, profile_name=name, reader=reader)
+            rows = estimate_review(
+                change, config=config, profile_name=name, reader=reader,
+                previous=previous_round(args.previous) if args.previous else None,
+                history=None if args.diff else GitHistory())
             sys.stdout.write(Prompter().render("estimate.md.j2", rows=rows, profile=name))
             return 0
         if profile.notice:
             print(f"note: {profile.notice}", file=sys.stderr)
+        previous = previous_round(args.previous) if args.previous else None
         with progress_printer(profile) as on_progress:
             result = review_change(change, config=config, profile_name=name,
                                    on_progress=on_progress, cache_read=not args.no_cache,
-                                   reader=reader)
+                                   reader=reader, previous=previous,
+                                   history=None if args.diff else GitHistory(),
+                                   no_previous="no --previous decision.json given")
+        if previous is not None:
+            print(f"round: {result.input.round.describe()}", file=sys.stderr)
     _emit(result, args.format, args.out)
     return EXIT_FOR[result.decision.decision]
 

@@ -11,8 +11,9 @@ from ..core.errors import InputError
 
 if TYPE_CHECKING:
     from ..core.changeset import ChangeSet
+    from ..ensemble.incremental import PreviousRound
 
-__all__ = ["change_from_diff", "change_from_git", "git_reader"]
+__all__ = ["GitHistory", "change_from_diff", "change_from_git", "git_reader", "previous_round"]
 
 
 def _git(*args: str) -> str:
@@ -99,3 +100,63 @@ def change_from_diff(path: str) -> ChangeSet:
         raise InputError(f"{path} contains no unified diff (no '--- '/'+++ ' or 'diff --git' "
                          "file headers)")
     return ChangeSet(diff=text, files=files, source=f"diff {path}")
+
+
+class GitHistory:
+    """The working directory's git history for incremental rounds
+    (:class:`reviewgate.ensemble.incremental.History`)."""
+
+    def _commit(self, sha: str) -> None:
+        from ..ensemble.incremental import HistoryUnavailable
+
+        try:
+            _git("cat-file", "-e", f"{sha}^{{commit}}")
+        except InputError:
+            raise HistoryUnavailable(f"commit {sha[:12]} is not in this repository") from None
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """``git merge-base --is-ancestor OLD NEW``.
+
+        Raises:
+            HistoryUnavailable: either commit is missing (a force-push that was not fetched).
+        """
+        self._commit(old)
+        self._commit(new)
+        out = subprocess.run(["git", "merge-base", "--is-ancestor", old, new],
+                             capture_output=True, check=False)
+        return out.returncode == 0
+
+    def interdiff(self, old: str, new: str, paths: list[str]) -> str:
+        """``git diff OLD NEW`` (every file; ``paths`` is not needed).
+
+        Raises:
+            HistoryUnavailable: git failed.
+        """
+        from ..ensemble.incremental import HistoryUnavailable
+
+        try:
+            return _git("diff", "--no-color", "--no-ext-diff", old, new)
+        except InputError as exc:
+            raise HistoryUnavailable(str(exc)) from None
+
+
+def previous_round(path: str) -> PreviousRound:
+    """The previous round as recorded in an earlier run's ``decision.json`` (``--previous``):
+    its head and base SHA, decision, configuration digest, open findings and the files no
+    reviewer saw.
+
+    Raises:
+        InputError: the file is not a decision record.
+    """
+    from ..core.changeset import matches
+    from ..core.decision import carry_forward
+    from ..ensemble.incremental import PreviousRound
+    from ..ensemble.record import load_record
+
+    record = load_record(path)
+    exclude = record.config.profile.policy.size_exclude
+    return PreviousRound(head_sha=record.input.head_sha or "",
+                         base_sha=record.input.base_sha or "",
+                         decision=record.decision.decision, config_digest=record.config.digest,
+                         findings=carry_forward(record.decision.clusters),
+                         unreviewed=[p for p in record.input.omitted if not matches(p, exclude)])

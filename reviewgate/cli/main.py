@@ -26,12 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "review", "review a diff or git range and decide",
         "reviewgate review --diff change.patch --title 'Fix retries' --out decision.json",
         "reviewgate review --git main...HEAD --profile canary",
+        "reviewgate review --git main...HEAD --previous round1.json --out round2.json",
         "git show --format= HEAD | reviewgate review --diff - --estimate")
     src = review.add_argument_group("input (default: --git HEAD~1..HEAD)")
     src.add_argument("--diff", metavar="FILE", help="a unified diff file; - reads stdin")
     src.add_argument("--git", metavar="BASE..HEAD", help="a range of the local repository")
     src.add_argument("--replay", metavar="DECISION_JSON",
                      help="reproduce a recorded run from its decision.json (no model calls)")
+    src.add_argument("--previous", metavar="DECISION_JSON",
+                     help="the previous round's decision.json: with --git, review only what "
+                          "changed since its head when it is an ancestor and the base is the "
+                          "same (the decision still covers the whole range)")
     review.add_argument("--title", help="pull request title")
     review.add_argument("--body", help="pull request description")
     review.add_argument("--body-file", metavar="FILE", help="read the description from FILE")

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from ..core.changeset import ChangeSet, FileChange, matches
 from .excerpts import excerpt, priority, render_numbered
 
-__all__ = ["CHARS_PER_TOKEN", "ContextPack", "PathInstructionShown", "Section", "build_context",
+__all__ = ["CHARS_PER_TOKEN", "CarriedShown", "ContextPack", "PathInstructionShown", "Section",
+           "build_context",
            "description_sections", "estimate_tokens", "safe_path"]
 
 #: Characters per token used for every budget estimate.
@@ -64,6 +65,17 @@ class Section(BaseModel):
     text: str
 
 
+class CarriedShown(BaseModel):
+    """A finding of the previous round as shown to the reviewers of an incremental round
+    (model text: fenced as untrusted in the prompt); ``id`` is ``C1``.."""
+
+    id: str
+    severity: str
+    title: str
+    location: str
+    detail: str
+
+
 class FileLine(BaseModel):
     """One row of the changed-files list."""
 
@@ -80,7 +92,9 @@ class ContextPack(BaseModel):
     shortened (``omitted_shown``/``cut_shown``: the names as shown to reviewers, escaped and
     capped). ``files`` is the changed-files list as shown (cut to its share of the budget;
     ``unlisted`` more files were not listed). ``diff_tokens`` is the estimate for ``diff``;
-    ``budget_tokens`` the budget it had.
+    ``budget_tokens`` the budget it had. In an incremental round ``increment`` is the commit
+    range the diff covers (``abc1234..def5678``), ``files``/``added``/``removed`` still describe
+    the whole pull request, and ``carried`` holds the previous round's open findings to judge.
     """
 
     title: str
@@ -105,6 +119,9 @@ class ContextPack(BaseModel):
     instructions: list[PathInstructionShown] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
     ignored: list[str] = Field(default_factory=list)
+    increment: str = ""
+    increment_files: int = 0
+    carried: list[CarriedShown] = Field(default_factory=list)
 
 
 def _cut_file(f: FileChange, budget_chars: int) -> str:
@@ -127,7 +144,9 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
                   whole_files: bool = True, context_max_tokens: int | None = None,
                   instructions: list[PathInstructionShown] | None = None,
                   ignored: list[str] | None = None,
-                  unread: list[str] | None = None) -> ContextPack:
+                  unread: list[str] | None = None,
+                  listing: list[FileChange] | None = None, increment: str = "",
+                  carried: list[CarriedShown] | None = None) -> ContextPack:
     """Build the context pack for ``change`` with at most ``budget_tokens`` of diff and
     repository context.
 
@@ -144,9 +163,14 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         ignored: files left out by the ``ignore`` globs, passed through for the listing.
         unread: changed files whose text could not be read: listed with the files whose
             context did not fit (unless their diff was left out anyway).
+        listing: the files to list as the pull request's (an incremental round lists the whole
+            pull request's files while ``change`` is the incremental diff); None: ``change``'s.
+        increment: the commit range of an incremental diff (``abc1234..def5678``).
+        carried: the previous round's open findings, shown for judgement.
     """
     total_chars = int(budget_tokens * CHARS_PER_TOKEN)
-    listed, list_chars = _listed(change.files, int(total_chars * FILE_LIST_SHARE))
+    everything = change.files if listing is None else listing
+    listed, list_chars = _listed(everything, int(total_chars * FILE_LIST_SHARE))
     budget_chars = max(0, total_chars - list_chars)
     ordered = sorted(change.files, key=lambda f: (matches(f.path, exclude), priority(f.path)))
     parts: list[str] = []
@@ -183,8 +207,9 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
     if len(body) > MAX_BODY_CHARS:
         body = body[:MAX_BODY_CHARS] + "\n[... description cut ...]"
     return ContextPack(
-        title=change.title, body=body, files=listed, unlisted=len(change.files) - len(listed),
-        diff=diff, omitted=omitted, cut=cut, added=change.added, removed=change.removed,
+        title=change.title, body=body, files=listed, unlisted=len(everything) - len(listed),
+        diff=diff, omitted=omitted, cut=cut, added=sum(f.added for f in everything),
+        removed=sum(f.removed for f in everything),
         norms=norms, diff_tokens=estimate_tokens(diff), budget_tokens=budget_tokens,
         omitted_shown=[safe_path(p) for p in omitted[:shown]],
         cut_shown=[safe_path(p) for p in cut[:shown]], context=context.text,
@@ -192,7 +217,8 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         context_left_out=context.left_out + [p for p in unread or [] if p not in omitted],
         context_tokens=estimate_tokens(context.text) if context.text else 0,
         instructions=instructions or [], sections=description_sections(body),
-        ignored=ignored or [])
+        ignored=ignored or [], increment=increment,
+        increment_files=len(change.files) if increment else 0, carried=carried or [])
 
 
 def _context_chars(left: int, max_tokens: int | None) -> int:

@@ -60,7 +60,7 @@ class Prompter:
         self.env.filters["safe_path"] = safe_path
         self.persona_dirs = [p for p in (personas_dir, shipped_dir("personas")) if p]
         self.nonce = nonce or secrets.token_hex(8)
-        self._system: dict[bool, str] = {}
+        self._system: dict[tuple[bool, bool], str] = {}
 
     def persona(self, hat: str) -> str:
         """The persona text for ``hat`` (``<hat>.md``), override first."""
@@ -89,7 +89,8 @@ class Prompter:
                                *pack.omitted_shown, *pack.cut_shown,
                                *(f.path for f in pack.files), *pack.ignored,
                                *pack.context_left_out,
-                               *(p for ins in pack.instructions for p in ins.files)])
+                               *(p for ins in pack.instructions for p in ins.files),
+                               *(f"{c.title}\n{c.location}\n{c.detail}" for c in pack.carried)])
 
     def fence_safe_texts(self, texts: list[str]) -> None:
         """Pick a new nonce until no text of ``texts`` holds the fence marker."""
@@ -102,12 +103,15 @@ class Prompter:
                         schema_in_prompt: bool = True) -> list[Message]:
         """The chat messages for one ballot: ``[system, user]``, the hat-specific part last.
         ``schema_in_prompt=False`` leaves the JSON schema text out of the system message (for
-        endpoints that enforce the schema as a grammar)."""
+        endpoints that enforce the schema as a grammar). A pack with carried findings (an
+        incremental round) asks for a :class:`~reviewgate.core.verdict.RoundVerdict`."""
         self._fence_safe(pack)
-        if schema_in_prompt not in self._system:
-            schema = json.dumps(verdict_schema("strict"), indent=1) if schema_in_prompt else ""
-            self._system[schema_in_prompt] = self.render("system.j2", schema=schema)
-        system = self._system[schema_in_prompt]
+        key = (schema_in_prompt, bool(pack.carried))
+        if key not in self._system:
+            schema = json.dumps(verdict_schema("strict", carried=key[1]),
+                                indent=1) if schema_in_prompt else ""
+            self._system[key] = self.render("system.j2", schema=schema, carried=key[1])
+        system = self._system[key]
         user = self.render("review.j2", pack=pack, nonce=self.nonce, hat=hat,
                            persona=self.persona(hat))
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]

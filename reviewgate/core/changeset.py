@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 
 from .errors import InputError
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "matches", "parse_unified_diff", "patch_section",
-           "quote_path", "unquote_path"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "file_diff", "matches", "parse_unified_diff",
+           "patch_section", "quote_path", "unquote_path"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 
@@ -304,3 +304,25 @@ def parse_unified_diff(text: str) -> list[FileChange]:
         i += 1
     close()
     return [f for f in files if f.path]  # "--- /dev/null" on both sides names no file
+
+
+def file_diff(path: str, old: str | None, new: str | None) -> str:
+    """One file's section of a unified diff as ``git diff`` writes it (``diff --git`` header,
+    ``new file mode``/``deleted file mode`` when a side is None, 3 lines of context), built with
+    :func:`difflib.unified_diff` from the two texts; empty when they are equal. Paths are
+    C-quoted as git quotes them."""
+    import difflib
+
+    if old == new:
+        return ""
+    a = quote_path(f"a/{path}")
+    b = quote_path(f"b/{path}")
+    head = [f"diff --git {a} {b}\n"]
+    if old is None:
+        head.append("new file mode 100644\n")
+    elif new is None:
+        head.append("deleted file mode 100644\n")
+    lines = list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
+                                      a if old is not None else "/dev/null",
+                                      b if new is not None else "/dev/null", lineterm=""))
+    return "".join(head) + "".join(line + "\n" for line in lines)

@@ -13,6 +13,9 @@ Rules, in order (each a default set by :class:`~reviewgate.core.config.Policy`):
 5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
    thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;
 6. otherwise ``merge``;
+   in an incremental round, findings carried from the previous round count as they did then
+   unless a quorum of seats marks them resolved (:mod:`reviewgate.core.carry`); a new finding
+   that is a carried one joins it;
 7. the result does not depend on the order of seats, hats or ballots (everything is sorted).
 
 Imports: stdlib, pydantic and the leaf modules only; no network library.
@@ -24,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .carry import CarriedFinding, CarriedOutcome, judge_carried, match_pairs, number_carried
 from .config import Policy
 from .consolidate import Item, group_findings
 from .verdict import SEVERITY_RANK, Ballot, Finding
@@ -35,6 +39,7 @@ __all__ = [
     "DecisionName",
     "Dissent",
     "HatTally",
+    "carry_forward",
     "decide",
     "raised_findings",
     "valid_groups",
@@ -67,7 +72,8 @@ class HatTally(BaseModel):
 
 
 class Raised(BaseModel):
-    """One finding as raised by one ballot: ``index`` is its position in the ballot's risks."""
+    """One finding as raised by one ballot: ``index`` is its position in the ballot's risks
+    (-1: raised in an earlier round and carried)."""
 
     seat: str
     hat: str
@@ -82,12 +88,14 @@ class Cluster(BaseModel):
     ``severity``, ``title`` and ``location`` are the most severe member's; ``ballots`` counts
     distinct (seat, hat) pairs, ``seats`` distinct seats. A finding is *corroborated* when two or
     more seats (independent models) raised it: one model wearing two hats is not two reviewers.
+    ``carried`` is the id (``C1``..) of the previous round's finding it holds, or empty.
     """
 
     severity: str
     title: str
     location: str
     members: list[Raised]
+    carried: str = ""
 
     @property
     def ballots(self) -> int:
@@ -160,6 +168,12 @@ class Decision(BaseModel):
     consolidated_by: str = "deterministic"
     groups: list[list[int]] = Field(default_factory=list)
     unreviewed: int = 0
+    carried: list[CarriedOutcome] = Field(default_factory=list)
+
+    @property
+    def resolved(self) -> list[CarriedOutcome]:
+        """Carried findings a quorum of seats marked resolved (they left the decision)."""
+        return [o for o in self.carried if o.status == "resolved"]
 
     @property
     def single_blockers(self) -> list[Cluster]:
@@ -214,17 +228,50 @@ def valid_groups(groups: list[list[int]], count: int) -> bool:
     return sorted(flat) == list(range(count)) and all(groups)
 
 
-def _clusters(raised: list[Raised], groups: list[list[int]]) -> list[Cluster]:
-    clusters: list[Cluster] = []
-    for group in groups:
-        members = sorted((raised[i] for i in group),
-                         key=lambda r: (SEVERITY_RANK[r.finding.severity], r.hat, r.seat, r.index))
-        lead = members[0].finding
-        clusters.append(Cluster(severity=lead.severity, title=lead.title,
-                                location=lead.location, members=members))
+def _cluster(members: list[Raised], carried: str = "") -> Cluster:
+    members = sorted(members, key=lambda r: (SEVERITY_RANK[r.finding.severity], r.index < 0,
+                                             r.hat, r.seat, r.index))
+    lead = members[0].finding
+    return Cluster(severity=lead.severity, title=lead.title, location=lead.location,
+                   members=members, carried=carried)
+
+
+def _carried_members(f: CarriedFinding) -> list[Raised]:
+    return [Raised(seat=seat, hat=hat, index=-1, finding=Finding(
+        severity=severity if severity in SEVERITY_RANK else "low", title=f.title[:200],
+        location=f.location[:300], detail=f.detail[:2000], recommendation=""))
+        for seat, hat, severity in f.members]
+
+
+def _clusters(raised: list[Raised], groups: list[list[int]],
+              carried: list[CarriedFinding] | None = None) -> list[Cluster]:
+    """The clusters of this round's findings, with the still-open carried findings: a carried
+    finding joins the new cluster it matches (:func:`reviewgate.core.carry.match_pairs`), or
+    stays a cluster of its own."""
+    fresh = [[raised[i] for i in group] for group in groups]
+    carried = carried or []
+    leads = [min(g, key=lambda r: SEVERITY_RANK[r.finding.severity]).finding for g in fresh]
+    pairs = dict(match_pairs([(f.title, f.detail, f.location) for f in carried],
+                             [(x.title, x.detail, x.location) for x in leads]))
+    joined = {j: i for i, j in pairs.items()}
+    clusters = [_cluster(g + (_carried_members(carried[joined[j]]) if j in joined else []),
+                         carried[joined[j]].id if j in joined else "")
+                for j, g in enumerate(fresh)]
+    clusters += [_cluster(_carried_members(f), f.id) for i, f in enumerate(carried)
+                 if i not in pairs]
     clusters.sort(key=lambda c: (SEVERITY_RANK[c.severity], -len(c.seats), -c.ballots,
                                  c.location, c.title))
     return clusters
+
+
+def carry_forward(clusters: list[Cluster]) -> list[CarriedFinding]:
+    """A round's findings as the next round carries them (``C1``.., most severe first), each
+    with the ballots that raised it, so it counts there as it counted here."""
+    return number_carried([CarriedFinding(
+        id="C0", severity=c.severity, title=c.title[:200] or "(untitled)",
+        location=c.location[:200], detail=(c.members[0].finding.detail if c.members else "")[:300],
+        members=sorted({(m.seat, m.hat, m.finding.severity) for m in c.members}))
+        for c in clusters if c.members])
 
 
 # --- the decision --------------------------------------------------------------------------------
@@ -330,7 +377,8 @@ def _split_reasons(policy: Policy, changed_lines: int, changed_files: int,
 def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
            changed_files: int, groups: list[list[int]] | None = None,
            consolidated_by: str = "deterministic",
-           unreviewed: list[str] | None = None) -> Decision:
+           unreviewed: list[str] | None = None,
+           carried: list[CarriedFinding] | None = None) -> Decision:
     """Decide merge / defer / split / error from the ballots (the rules in the module
     docstring, DESIGN.md section 4, each one step below).
 
@@ -346,6 +394,9 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
         unreviewed: files no reviewer saw (binary, without a patch, left out of the budgeted
             diff), lockfiles and generated files already left out; more than
             ``policy.max_unreviewed_share`` of ``changed_files`` makes it at least ``defer``.
+        carried: in an incremental round, the previous round's open findings; those not
+            resolved by a quorum of seats stay in ``clusters`` (``Cluster.carried``) and count
+            as before; ``changed_lines``/``changed_files`` are then the whole pull request's.
 
     Returns:
         a :class:`Decision`; never raises for any list of valid ballots.
@@ -359,7 +410,9 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
         groups = None
     if groups is None:
         groups = group_findings([_item(r) for r in raised])
-    clusters = _clusters(raised, groups)
+    outcomes = judge_carried(carried or [], ballots, policy)
+    still_open = [f for f, o in zip(carried or [], outcomes, strict=True) if o.status == "open"]
+    clusters = _clusters(raised, groups, still_open)
     dissents = sorted((Dissent(seat=b.seat, hat=b.hat, confidence=b.verdict.confidence,
                                summary=b.verdict.summary)
                        for b in voting if b.vote == "NOT_OK"),
@@ -390,4 +443,4 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
                     changed_lines=changed_lines, changed_files=changed_files,
                     oversized=oversized, split_votes=split_votes, policy=policy,
                     consolidated_by=consolidated_by, groups=groups,
-                    unreviewed=len(unreviewed or []))
+                    unreviewed=len(unreviewed or []), carried=outcomes)

@@ -19,10 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "HAT_MARKER",
+    "MAX_CARRIED",
     "Answer",
     "Ballot",
+    "CarriedMark",
     "ExtractionError",
     "Finding",
+    "RoundVerdict",
     "Severity",
     "Verdict",
     "Vote",
@@ -77,6 +80,29 @@ class Verdict(BaseModel):
     questions: list[str] = Field(max_length=4)
 
 
+#: Most findings of a previous round shown to the reviewers of an incremental round.
+MAX_CARRIED = 12
+
+
+class CarriedMark(BaseModel):
+    """One reviewer's judgement of a finding carried from the previous round (incremental
+    rounds): ``id`` is the ``C1``.. label the prompt gave it; ``resolved`` when the new commits
+    fix it, ``open`` when it still applies, ``unsure`` when the reviewer cannot tell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=2, max_length=4)
+    status: Literal["resolved", "open", "unsure"]
+    note: str = Field(max_length=300)
+
+
+class RoundVerdict(Verdict):
+    """The answer in an incremental round: a :class:`Verdict` plus one :class:`CarriedMark`
+    per carried finding the reviewer judged (the rest count as ``unsure``)."""
+
+    carried: list[CarriedMark] = Field(max_length=MAX_CARRIED)
+
+
 class Answer(BaseModel):
     """One raw model answer as received: text, why generation stopped, usage in tokens."""
 
@@ -103,6 +129,7 @@ class Ballot(BaseModel):
     ``tokens_in``) that were provider cache reads / writes; ``cost_usd`` (USD) is computed from
     the seat's prices, each kind of token at its own price. ``cached``:
     the ballot came from the verdict cache (its tokens and cost were paid by an earlier run).
+    ``marks``: in an incremental round, the verdict's judgements of the carried findings.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -124,6 +151,7 @@ class Ballot(BaseModel):
     attempts: int = 0
     cost_usd: float = 0.0
     cached: bool = False
+    marks: list[CarriedMark] = Field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -154,17 +182,20 @@ _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxi
                         "default"}
 
 
-def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full") -> dict[str, Any]:
-    """The JSON schema of :class:`Verdict` in one dialect (a fresh copy; see
-    :func:`model_schema`). In the ``grammar`` dialect ``confidence`` is offered as the literal
-    values 0.0, 0.1, ... 1.0: grammars cannot bound numbers, and small models answer 100 or 1e15.
+def verdict_schema(dialect: Literal["full", "strict", "grammar"] = "full", *,
+                   carried: bool = False) -> dict[str, Any]:
+    """The JSON schema of :class:`Verdict` (``carried``: of :class:`RoundVerdict`, for an
+    incremental round with findings carried from the previous one) in one dialect (a fresh
+    copy; see :func:`model_schema`). In the ``grammar`` dialect ``confidence`` is offered as
+    the literal values 0.0, 0.1, ... 1.0: grammars cannot bound numbers, and small models answer
+    100 or 1e15.
     """
-    return copy.deepcopy(_verdict_schema(dialect))
+    return copy.deepcopy(_verdict_schema(dialect, carried))
 
 
 @functools.lru_cache(maxsize=None)
-def _verdict_schema(dialect: str) -> dict[str, Any]:
-    result = model_schema(Verdict, dialect)
+def _verdict_schema(dialect: str, carried: bool = False) -> dict[str, Any]:
+    result = model_schema(RoundVerdict if carried else Verdict, dialect)
     if dialect == "grammar":
         result["properties"]["confidence"] = {"enum": [round(i / 10, 1) for i in range(11)]}
     return result
@@ -334,13 +365,29 @@ def _repaired(text: str) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) and obj else None
 
 
-def extract_verdict(text: str) -> Verdict:
+def extract_verdict(text: str, carried_ids: list[str] | None = None) -> Verdict:
     """Parse a :class:`Verdict` out of raw model text (see :func:`extract_model`).
 
+    With ``carried_ids`` (an incremental round), a :class:`RoundVerdict` whose marks each name
+    one of those ids, at most once.
+
     Raises:
-        ExtractionError: no JSON object, or none that validates.
+        ExtractionError: no JSON object, or none that validates; a mark for an unknown id or
+            two marks for one id.
     """
-    return extract_model(text, Verdict, "verdict")
+    if not carried_ids:
+        return extract_model(text, Verdict, "verdict")
+    verdict = extract_model(text, RoundVerdict, "verdict")
+    seen: set[str] = set()
+    for mark in verdict.carried:
+        if mark.id not in carried_ids:
+            raise ExtractionError(f"carried: unknown id {mark.id!r}",
+                                  errors=f"carried: {mark.id!r} is not one of "
+                                         f"{', '.join(carried_ids)}")
+        if mark.id in seen:
+            raise ExtractionError(f"carried: {mark.id!r} judged twice")
+        seen.add(mark.id)
+    return verdict
 
 
 def extract_model(text: str, model: type[M], what: str) -> M:

@@ -28,7 +28,8 @@ from ..core.errors import ProviderError, ProviderTimeout, redact
 from ..context.prompts import Prompter
 from ..providers import Provider, make_provider
 from ..providers.base import Completion
-from ..core.verdict import Answer, Ballot, ExtractionError, extract_verdict, verdict_schema
+from ..core.verdict import (Answer, Ballot, ExtractionError, RoundVerdict, Verdict,
+                            extract_verdict, verdict_schema)
 
 __all__ = ["Progress", "complete_with_retries", "run_review"]
 
@@ -55,7 +56,7 @@ class _Ballot:
         self.attempts = 0
         self.provider_name = provider_name
 
-    def finish(self, started: float, *, vote: str = "ABSTAIN", verdict=None,
+    def finish(self, started: float, *, vote: str = "ABSTAIN", verdict: Verdict | None = None,
                error: str | None = None) -> Ballot:
         tokens_in = sum(a.tokens_in for a in self.answers)
         tokens_out = sum(a.tokens_out for a in self.answers)
@@ -63,8 +64,12 @@ class _Ballot:
         written = sum(a.tokens_cache_write for a in self.answers)
         cost = ballot_cost(self.seat, tokens_in=tokens_in, tokens_out=tokens_out,
                            tokens_cached=cached, tokens_cache_write=written)
+        marks = []
+        if isinstance(verdict, RoundVerdict):  # the marks go beside the plain verdict
+            marks = verdict.carried
+            verdict = Verdict.model_validate(verdict.model_dump(exclude={"carried"}))
         return Ballot(seat=self.seat.name, hat=self.hat, provider=self.provider_name,
-                      model=self.seat.model, vote=vote, verdict=verdict,
+                      model=self.seat.model, vote=vote, verdict=verdict, marks=marks,
                       raw=self.answers[-1].text if self.answers else "", answers=self.answers,
                       error=redact(error) if error else None, tokens_in=tokens_in,
                       tokens_out=tokens_out, tokens_cached=cached, tokens_cache_write=written,
@@ -99,13 +104,13 @@ async def complete_with_retries(provider: Provider, seat: SeatConfig,
 
 
 async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str]],
-                deadline: float) -> Completion:
+                deadline: float, carried: bool = False) -> Completion:
     def counted() -> None:
         state.attempts += 1
 
     completion = await complete_with_retries(
         provider, state.seat, messages, deadline=deadline, hat=state.hat, on_attempt=counted,
-        schema=verdict_schema(getattr(provider, "schema_dialect", "full")))
+        schema=verdict_schema(getattr(provider, "schema_dialect", "full"), carried=carried))
     state.answers.append(Answer(text=completion.text, finish=completion.finish,
                                 tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
                                 refusal=completion.refusal,
@@ -133,18 +138,19 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
             async with asyncio.timeout(seat.timeout_s):
                 messages = prompter.review_messages(
                     pack, hat, schema_in_prompt=getattr(provider, "schema_in_prompt", True))
-                completion = await _call(provider, state, messages, deadline)
+                ids = [c.id for c in pack.carried]
+                completion = await _call(provider, state, messages, deadline, bool(ids))
                 if reason := _unusable(completion, seat):
                     return state.finish(started, error=reason)
                 try:
-                    verdict = await asyncio.to_thread(extract_verdict, completion.text)
+                    verdict = await asyncio.to_thread(extract_verdict, completion.text, ids)
                 except ExtractionError as first:
                     again = prompter.reask_messages(messages, completion.text, first.errors)
-                    completion = await _call(provider, state, again, deadline)
+                    completion = await _call(provider, state, again, deadline, bool(ids))
                     if reason := _unusable(completion, seat):
                         return state.finish(started, error=reason)
                     try:
-                        verdict = await asyncio.to_thread(extract_verdict, completion.text)
+                        verdict = await asyncio.to_thread(extract_verdict, completion.text, ids)
                     except ExtractionError as second:
                         return state.finish(started, error=f"unparseable after re-ask: {second}")
                 return state.finish(started, vote=verdict.vote, verdict=verdict)

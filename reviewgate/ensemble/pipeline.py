@@ -18,7 +18,7 @@ from .. import __version__
 from .cache import VerdictCache, ballot_key, default_cache_dir
 from ..core.changeset import ChangeSet, matches
 from ..core.config import Config, Profile, SeatConfig
-from ..context.packing import ContextPack, build_context, estimate_tokens
+from ..context.packing import CarriedShown, ContextPack, build_context, estimate_tokens
 from ..core.decision import decide, raised_findings
 from ..core.errors import InputError
 from .grouping import SeatGrouping, consolidate_with_seat
@@ -30,9 +30,12 @@ from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from ..context.repository import FileReader, RepoContext, apply_ignore, gather, path_instructions
 from ..core.catalogue import ballot_cost
 from .fanout import Progress, run_review
+from .incremental import History, PreviousRound, RoundPlan, plan_round
+from ..core.carry import CarriedFinding
+from ..core.verdict import MAX_CARRIED
 
 __all__ = ["Estimate", "build_packs", "estimate_review", "prepare", "redact_change",
-           "replay_record", "review_change", "seat_budget"]
+           "replay_record", "review_change", "seat_budget", "shown_carried"]
 
 #: Share of the computed diff budget actually used, against tokenizer estimate error.
 BUDGET_SAFETY = 0.85
@@ -52,17 +55,35 @@ def seat_budget(seat: SeatConfig, overhead: int) -> int:
     return max(256, int((room - overhead) * BUDGET_SAFETY))
 
 
+def shown_carried(carried: list[CarriedFinding]) -> list[CarriedShown]:
+    """The carried findings as reviewers see them: the first
+    :data:`~reviewgate.core.verdict.MAX_CARRIED`, each text on one line, secrets redacted."""
+    def line(text: str, limit: int) -> str:
+        return " ".join(scrub(text)[0].split())[:limit]
+
+    return [CarriedShown(id=f.id, severity=f.severity, title=line(f.title, 200),
+                         location=line(f.location, 300), detail=line(f.detail, 300))
+            for f in carried[:MAX_CARRIED]]
+
+
 def build_packs(profile: Profile, change: ChangeSet, prompter: Prompter, *, config: Config,
                 repo: RepoContext | None = None, norms: str = "",
-                ignored: list[str] | None = None) -> dict[str, ContextPack]:
+                ignored: list[str] | None = None, plan: RoundPlan | None = None,
+                whole: ChangeSet | None = None) -> dict[str, ContextPack]:
     """One context pack per seat, each cut to that seat's own window (:func:`seat_budget`,
     the context part capped at ``config.context.max_tokens``). Seats with the same budget
     share one pack object; the hats of a seat share its pack, so their prompts have a
-    byte-identical prefix."""
+    byte-identical prefix. In an incremental round (``plan``) ``change`` is the incremental
+    diff, ``whole`` the whole pull request (its files are listed) and the carried findings are
+    shown."""
     repo = repo or RepoContext()
     extras = {"norms": norms or repo.norms, "instructions": path_instructions(change, config),
               "ignored": ignored or [], "exclude": profile.policy.size_exclude,
               "around": config.context.around, "whole_files": config.context.whole_files}
+    if plan is not None and plan.incremental:
+        extras.update(listing=(whole or change).files,
+                      increment=f"{(plan.from_sha or '')[:12]}..{(plan.to_sha or '')[:12]}",
+                      carried=shown_carried(plan.carried))
     bare = build_context(change, budget_tokens=0, **extras)
     overhead = _overhead(profile, bare, prompter)
     by_budget: dict[int, ContextPack] = {}
@@ -85,8 +106,10 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
             packs: dict[str, ContextPack], ballots, wall_s: float,
             replayed_from: str | None = None,
             input_record: InputRecord | None = None,
-            grouping: SeatGrouping | None = None) -> Record:
-    changed_lines, changed_files = change.size(profile.policy.size_exclude)
+            grouping: SeatGrouping | None = None, plan: RoundPlan | None = None,
+            whole: ChangeSet | None = None) -> Record:
+    plan = plan or (input_record.round if input_record is not None else RoundPlan())
+    changed_lines, changed_files = (whole or change).size(profile.policy.size_exclude)
     if input_record is not None:
         changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
     grouping = grouping or SeatGrouping(groups=None, by="deterministic")
@@ -97,7 +120,8 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
     unreviewed = [p for p in omitted if not matches(p, profile.policy.size_exclude)]
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
                       changed_files=changed_files, groups=grouping.groups,
-                      consolidated_by=grouping.by, unreviewed=unreviewed)
+                      consolidated_by=grouping.by, unreviewed=unreviewed,
+                      carried=plan.carried if plan.incremental else None)
     paid = [b for b in ballots if not b.cached]
     usage = Usage(tokens_in=sum(b.tokens_in for b in paid) + grouping.tokens_in,
                   tokens_out=sum(b.tokens_out for b in paid) + grouping.tokens_out,
@@ -109,7 +133,7 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
             change, changed_lines=changed_lines, changed_files=changed_files,
             omitted=unseen, cut=pack.cut, budget_tokens=pack.budget_tokens,
             diff_tokens=pack.diff_tokens, packs={
-                name: PackRecord.of(p) for name, p in packs.items()}),
+                name: PackRecord.of(p) for name, p in packs.items()}, plan=plan),
         config=ConfigRecord(profile_name=profile_name, digest=config.digest(profile_name),
                             source=config.source, profile=profile),
         ballots=ballots, decision=decision, usage=usage)
@@ -120,7 +144,9 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                   providers: dict[str, Provider] | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
                   norms: str = "", cache_read: bool = True,
-                  reader: FileReader | None = None) -> Record:
+                  reader: FileReader | None = None, previous: PreviousRound | None = None,
+                  history: History | None = None, whole: bool = False,
+                  no_previous: str = "no previous round") -> Record:
     """Review ``change`` with a profile of ``config`` and return the full record.
 
     Args:
@@ -136,6 +162,12 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
             and the context around the hunks (head SHA); None: the diff alone.
         cache_read: take ballots from the verdict cache (``config.cache``); False (``--force``,
             ``--no-cache``) asks every model again and refreshes the cache.
+        previous: the previous round on this pull request: with ``history`` the round may
+            review only the incremental diff since its head
+            (:func:`reviewgate.ensemble.incremental.plan_round`); the decision still covers
+            the whole pull request.
+        whole: always review the whole pull request (``--force``).
+        no_previous: the reason recorded for a whole round when ``previous`` is None.
 
     Raises:
         InputError: the diff is empty, or every file is ignored (no model is called).
@@ -147,9 +179,11 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                                     personas_dir=config.personas_dir)
     for hat in profile.hats:
         prompter.persona(hat)  # fail early on a missing persona
-    change, ignored, repo, redacted = prepare(change, config, profile, reader)
+    reviewed, plan, whole_change = plan_review(change, config, name, previous, history,
+                                               whole=whole, no_previous=no_previous)
+    change, ignored, repo, redacted = prepare(reviewed, config, profile, reader)
     packs = build_packs(profile, change, prompter, config=config, repo=repo, norms=norms,
-                        ignored=ignored)
+                        ignored=ignored, plan=plan, whole=whole_change)
     started = time.monotonic()
 
     cache = _open_cache(config)
@@ -168,12 +202,32 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
         if cache is not None:
             cache.close()
     record = _record(change, config, name, profile, packs, ballots,
-                     time.monotonic() - started, grouping=grouping)
+                     time.monotonic() - started, grouping=grouping, plan=plan,
+                     whole=whole_change)
     record.input.redacted = redacted
     record.input.ignored = ignored
     record.input.norms_files = repo.norms_files
     record.input.unread = repo.unread
     return record
+
+
+def plan_review(change: ChangeSet, config: Config, profile_name: str,
+                previous: PreviousRound | None, history: History | None, *, whole: bool = False,
+                no_previous: str = "no previous round",
+                ) -> tuple[ChangeSet, RoundPlan, ChangeSet | None]:
+    """The round's plan (:func:`reviewgate.ensemble.incremental.plan_round`): the change set
+    the reviewers see, the plan, and in an incremental round the whole pull request with the
+    ``ignore`` globs applied and secrets redacted (its files are listed to the reviewers; None
+    in a whole round)."""
+    plan, reviewed = plan_round(change, previous, history,
+                                config_digest=config.digest(profile_name), force=whole,
+                                no_previous=no_previous)
+    whole_change = None
+    if plan.incremental:
+        whole_change, _ = apply_ignore(change, config.ignore)
+        if config.redact_secrets:
+            whole_change, _ = redact_change(whole_change)
+    return reviewed, plan, whole_change
 
 
 def prepare(change: ChangeSet, config: Config, profile: Profile,
@@ -220,7 +274,8 @@ class Estimate:
 
 
 def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | None = None,
-                    reader: FileReader | None = None) -> list[Estimate]:
+                    reader: FileReader | None = None, previous: PreviousRound | None = None,
+                    history: History | None = None) -> list[Estimate]:
     """The tokens and cost a review of ``change`` would take, calling no model.
 
     Prompt tokens are estimated at :data:`~reviewgate.context.packing.CHARS_PER_TOKEN`
@@ -230,11 +285,16 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
 
     Raises:
         InputError: the diff is empty; ConfigError: unknown profile, persona or template.
+
+    With ``previous`` and ``history`` the round is planned as :func:`review_change` plans it
+    (an incremental round estimates the incremental prompt).
     """
     name, profile = config.profile(profile_name)
     prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
+    change, plan, whole_change = plan_review(change, config, name, previous, history)
     change, ignored, repo, _ = prepare(change, config, profile, reader)
-    packs = build_packs(profile, change, prompter, config=config, repo=repo, ignored=ignored)
+    packs = build_packs(profile, change, prompter, config=config, repo=repo, ignored=ignored,
+                        plan=plan, whole=whole_change)
     cache = _open_cache(config)
     rows = []
     try:
@@ -310,7 +370,9 @@ def replay_record(record: Record, *, source: str,
     change = ChangeSet(title=record.input.title, source=record.input.source,
                        head_sha=record.input.head_sha, base_sha=record.input.base_sha)
     prompter = _ReplayPrompter()
-    pack = build_context(change, budget_tokens=record.input.budget_tokens, exclude=[])
+    plan = record.input.round
+    pack = build_context(change, budget_tokens=record.input.budget_tokens, exclude=[],
+                         carried=shown_carried(plan.carried) if plan.incremental else None)
     started = time.monotonic()
     ballots = asyncio.run(run_review(profile, {s.name: pack for s in profile.seats}, prompter,
                                      providers=providers,

@@ -20,6 +20,7 @@ from ..core.decision import Decision
 from ..core.errors import InputError
 from ..context.redaction import scrub
 from ..core.verdict import Ballot
+from .incremental import RoundPlan
 
 __all__ = ["SCHEMA_VERSION", "InputRecord", "PackRecord", "Record", "Usage", "load_record"]
 
@@ -55,7 +56,11 @@ class InputRecord(BaseModel):
 
     ``omitted`` are files no seat saw; ``packs`` what each seat's pack held; ``ignored`` files
     matched the ``ignore`` globs; ``norms_files`` were read from the base branch; ``unread``
-    changed files whose text could not be read for context (path -> reason).
+    changed files whose text could not be read for context (path -> reason). ``round`` says
+    whether the round reviewed the whole pull request or the incremental diff since the previous
+    round (and why), the commit range and the findings carried; in an incremental round
+    ``files``, ``added``, ``removed`` and ``digest`` describe the incremental diff and
+    ``changed_lines``/``changed_files`` the whole pull request (what the decision sizes).
     """
 
     source: str
@@ -77,11 +82,13 @@ class InputRecord(BaseModel):
     ignored: list[str] = Field(default_factory=list)
     norms_files: list[str] = Field(default_factory=list)
     unread: dict[str, str] = Field(default_factory=dict)
+    round: RoundPlan = Field(default_factory=RoundPlan)
 
     @classmethod
     def of(cls, change: ChangeSet, *, changed_lines: int, changed_files: int,
            omitted: list[str], cut: list[str], budget_tokens: int,
-           diff_tokens: int, packs: dict[str, PackRecord] | None = None) -> InputRecord:
+           diff_tokens: int, packs: dict[str, PackRecord] | None = None,
+           plan: RoundPlan | None = None) -> InputRecord:
         """Summarise a change set (the diff itself is not stored, only its hash)."""
         return cls(source=change.source, title=change.title, head_sha=change.head_sha,
                    base_sha=change.base_sha, digest=change.digest(),
@@ -89,7 +96,8 @@ class InputRecord(BaseModel):
                                    removed=f.removed) for f in change.files],
                    added=change.added, removed=change.removed, changed_lines=changed_lines,
                    changed_files=changed_files, omitted=omitted, cut=cut,
-                   budget_tokens=budget_tokens, diff_tokens=diff_tokens, packs=packs or {})
+                   budget_tokens=budget_tokens, diff_tokens=diff_tokens, packs=packs or {},
+                   round=plan or RoundPlan())
 
 
 class ConfigRecord(BaseModel):

@@ -59,7 +59,8 @@ def shadow_decide(record: Record, policy: Policy, *, source: str = "") -> Shadow
     after = decide(record.ballots, policy, hats=record.config.profile.hats,
                    changed_lines=record.input.changed_lines,
                    changed_files=record.input.changed_files, groups=groups,
-                   consolidated_by=by, unreviewed=unreviewed)
+                   consolidated_by=by, unreviewed=unreviewed,
+                   carried=record.input.round.carried if record.input.round.incremental else None)
     return Shadow(source=source, title=record.input.title, before=before, after=after)
 
 

@@ -19,8 +19,34 @@ from tenacity import Retrying
 from ..core.errors import ForgeError, redact, register_secret
 from ..core.retry import parse_retry_after, policy, retryable_status
 
-__all__ = ["ChangedFile", "Comment", "Forge", "ForgeHTTP", "LineComment", "PullRequest",
-           "RestForge", "Review", "StatusRow", "need", "safe_message"]
+__all__ = ["ChangedFile", "Comment", "Comparison", "Forge", "ForgeHTTP", "LineComment",
+           "PullRequest", "RestForge", "Review", "StatusRow", "commit_sha", "need",
+           "safe_message"]
+
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+def commit_sha(sha: str) -> str:
+    """``sha`` when it is a hex commit id (7 to 64 characters), for use in a URL path.
+
+    Raises:
+        ForgeError: anything else (no request is sent).
+    """
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+        raise ForgeError(f"not a commit SHA: {str(sha)[:80]!r}")
+    return sha
+
+
+@dataclass
+class Comparison:
+    """Two commits compared (``GET /repos/{owner}/{repo}/compare/{old}...{new}``): whether
+    ``old`` is an ancestor of ``new``; the files that differ, when the forge lists them
+    (Forgejo's ``files``, GitHub's ``files``; Gitea: None); the unified diff, when the forge
+    serves it (GitHub's diff media type; None on Forgejo and Gitea)."""
+
+    ancestor: bool
+    files: list[str] | None = None
+    diff: str | None = None
 
 
 @dataclass
@@ -122,6 +148,7 @@ class Forge(Protocol):
     def add_labels(self, number: int, names: list[str]) -> None: ...
     def remove_label(self, number: int, label: tuple[int, str]) -> None: ...
     def read_file(self, path: str, ref: str) -> str | None: ...
+    def compare(self, old: str, new: str) -> Comparison: ...
     def list_reviews(self, number: int) -> list[Review]: ...
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review: ...

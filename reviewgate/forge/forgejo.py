@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
-from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
+from .base import Comment, Comparison, ForgeHTTP, LineComment, RestForge, Review, commit_sha
 
 __all__ = ["ForgejoForge", "GiteaForge"]
 
@@ -81,6 +82,32 @@ class ForgejoForge(RestForge):
                 sent); ForgeError: any error but 404.
         """
         return self._read(f"{self._r}/raw/{quote_repo_path(path)}", params={"ref": ref})
+
+    def compare(self, old: str, new: str) -> Comparison:
+        """``old`` against ``new`` (``GET /repos/{owner}/{repo}/compare/{old}...{new}``,
+        operation ``repoCompareDiff``; ``Compare`` lists the commits from the merge base to
+        ``new`` with their ``parents``, and on Forgejo the ``files``). ``old`` is an ancestor
+        exactly when it is ``new`` or a parent of one of those commits.
+
+        Raises:
+            ForgeError: a SHA is malformed, a commit is unknown (404), or the list of commits
+                is incomplete and does not show ``old``.
+        """
+        endpoint = f"{self._r}/compare/{commit_sha(old)}...{commit_sha(new)}"
+        data = self.http.json("GET", endpoint)
+        if not isinstance(data, dict):
+            raise ForgeError(f"GET {endpoint}: response is not a JSON object")
+        commits = [c for c in data.get("commits") or [] if isinstance(c, dict)]
+        parents = {p.get("sha") for c in commits for p in c.get("parents") or []
+                   if isinstance(p, dict)}
+        ancestor = old == new or old in parents
+        total = data.get("total_commits")
+        if not ancestor and isinstance(total, int) and total > len(commits):
+            raise ForgeError(f"GET {endpoint}: lists {len(commits)} of {total} commits")
+        files = data.get("files")
+        names = ([f["filename"] for f in files if isinstance(f, dict)
+                  and isinstance(f.get("filename"), str)] if isinstance(files, list) else None)
+        return Comparison(ancestor=ancestor, files=names)
 
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review:

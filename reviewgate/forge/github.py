@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
-from .base import Comment, ForgeHTTP, LineComment, RestForge, Review
+from .base import Comment, Comparison, ForgeHTTP, LineComment, RestForge, Review, commit_sha
 
 __all__ = ["GitHubForge"]
 
@@ -95,6 +95,25 @@ class GitHubForge(RestForge):
         """
         return self._read(f"{self._r}/contents/{quote_repo_path(path)}", params={"ref": ref},
                           headers={"Accept": "application/vnd.github.raw+json"})
+
+    def compare(self, old: str, new: str) -> Comparison:
+        """``old`` against ``new`` (``GET /repos/{owner}/{repo}/compare/{old}...{new}``, REST
+        "Compare two commits"): ``status`` ``ahead`` or ``identical`` means ``old`` is an
+        ancestor; then the diff comes from the same endpoint with the diff media type.
+
+        Raises:
+            ForgeError: a SHA is malformed, a commit is unknown (404), or the diff is refused.
+        """
+        endpoint = f"{self._r}/compare/{commit_sha(old)}...{commit_sha(new)}"
+        data = self.http.json("GET", endpoint, params={"per_page": 1})
+        if not isinstance(data, dict):
+            raise ForgeError(f"GET {endpoint}: response is not a JSON object")
+        ancestor = data.get("status") in ("ahead", "identical")
+        if not ancestor:
+            return Comparison(ancestor=False)
+        diff = self.http.request("GET", endpoint,
+                                 headers={"Accept": "application/vnd.github.diff"}).text
+        return Comparison(ancestor=True, diff=diff)
 
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review:

@@ -106,4 +106,4 @@ def slim_round(r: Round) -> Round:
     """An older round as kept in the history: its findings dropped (only the latest round's
     findings are compared against)."""
     return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
-                 fired_by=r.fired_by, at=r.at)
+                 fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode)

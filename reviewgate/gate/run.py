@@ -37,9 +37,11 @@ from ..forge.base import Forge, PullRequest, safe_message
 from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
-from ..publish.rounds import compare, tracked
+from ..core.changeset import matches
+from ..publish.rounds import carried_diff, compare, tracked
 from .comments import dedupe, own_comment, read_rounds, restore, rounds_marker, slim_round
 from .comments import upsert
+from .history import ForgeHistory, previous_from_rounds
 from .reviews import post_review
 from .status import DECISIONS, claim_holder, known_login, latest_row, learn_login, post_error
 
@@ -210,7 +212,9 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     change = _change(forge, pr, label)
     record = review_change(change, config=config, profile_name=name, prompter=prompter,
                            on_progress=on_progress, cache_read=not force,
-                           reader=forge.read_file)
+                           reader=forge.read_file, previous=previous_from_rounds(rounds),
+                           history=ForgeHistory(forge), whole=force,
+                           no_previous="first round on this pull request")
     holder = claim_holder(forge, pr.head_sha, context, login)
     if holder != run_id:
         return _superseded(record, pr.head_sha, holder)
@@ -227,12 +231,18 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     if profile.demo:  # fail closed: a demo model never passes the gate
         decision, state = "error", "error"
     placed = place_findings(record.decision.clusters, change.files)
+    plan = record.input.round
     current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
                     tallies=record.decision.tally_line(), fired_by=fired_by, at=now_iso(),
-                    findings=tracked(record.decision.clusters))
+                    findings=tracked(record.decision.clusters), base_sha=pr.base_sha,
+                    config=record.config.digest, mode=plan.mode, unreviewed=[
+                        p for p in record.input.omitted
+                        if not matches(p, profile.policy.size_exclude)][:200])
     previous = next((r for r in reversed(rounds) if r.findings is not None), None)
-    since = (previous, compare(previous.findings or [], current.findings or [])) \
-        if previous is not None else None
+    since = None
+    if previous is not None:
+        since = (previous, carried_diff(record.decision) if plan.incremental
+                 else compare(previous.findings or [], current.findings or []))
     rounds = ([slim_round(r) for r in rounds] + [current])[-config.gate.history_rounds:]
     body = render_decision(record, prompter, history=rounds, placed=placed, since=since,
                            inline=config.gate.inline, seat_sections=single)

@@ -39,14 +39,20 @@ def seat_marker(seat: str) -> str:
 class Round:
     """One row of the decision comment's history: a past or current round. ``findings``: the
     round's consolidated findings (:func:`reviewgate.publish.rounds.tracked`), kept for the latest
-    round only (None for older ones)."""
+    round only (None for older ones). What an incremental round needs of it: ``base_sha``,
+    ``config`` (the profile's configuration digest) and ``unreviewed`` (files no reviewer saw,
+    latest round only); ``mode`` is what the round reviewed (``whole``/``incremental``)."""
 
     head_sha: str
     decision: str
     tallies: str
     fired_by: str
     at: str
-    findings: list[dict[str, str]] | None = None
+    findings: list[dict] | None = None
+    base_sha: str = ""
+    config: str = ""
+    unreviewed: list[str] | None = None
+    mode: str = ""
 
 
 def _prompter(prompter: Prompter | None) -> Prompter:
@@ -82,6 +88,12 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
     profile = record.config.profile
     p = _prompter(prompter)
     where = {id(x.cluster): x for x in placed or []}
+    plan = record.input.round
+    if since is None and plan.incremental:  # the command line: the delta the seats judged
+        from .rounds import carried_diff
+
+        since = (Round(head_sha=plan.previous_head or "", decision="", tallies="",
+                       fired_by="", at=""), carried_diff(record.decision))
     sections = []
     if seat_sections:
         sections = [(seat.name, render_seat(record, seat.name, p).replace(

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.consolidate import Item, Params, similarity_matrix
-from ..core.locations import parse_location
-from ..core.decision import Cluster
+from ..core.carry import MATCH_THRESHOLD, match_pairs
+from ..core.decision import Cluster, Decision
 
-__all__ = ["MATCH_THRESHOLD", "RoundDiff", "compare", "tracked"]
+__all__ = ["MATCH_THRESHOLD", "RoundDiff", "carried_diff", "compare", "tracked"]
 
-#: Similarity at or above which a current finding is the previous round's finding.
-MATCH_THRESHOLD = 0.25
 _TEXT_MAX = 300
 
 
-def tracked(clusters: list[Cluster]) -> list[dict[str, str]]:
+def tracked(clusters: list[Cluster]) -> list[dict]:
     """The findings of a round as stored in the history: ``s`` severity, ``t`` title, ``l``
-    location, ``x`` the most severe member's detail (cut to 300 characters)."""
+    location, ``x`` the most severe member's detail (cut to 300 characters), ``m`` the ballots
+    that raised it as ``[seat, hat, severity]`` (what an incremental round needs to count a
+    carried finding as before)."""
     return [{"s": c.severity, "t": c.title[:200], "l": c.location[:200],
-             "x": (c.members[0].finding.detail if c.members else "")[:_TEXT_MAX]}
+             "x": (c.members[0].finding.detail if c.members else "")[:_TEXT_MAX],
+             "m": sorted({(m.seat, m.hat, m.finding.severity) for m in c.members})}
             for c in clusters]
 
 
@@ -35,35 +35,32 @@ class RoundDiff:
     """Findings against the previous round: ``resolved`` (there before, gone now), ``new`` and
     ``still_open`` (in both; the current wording)."""
 
-    resolved: list[dict[str, str]] = field(default_factory=list)
-    new: list[dict[str, str]] = field(default_factory=list)
-    still_open: list[dict[str, str]] = field(default_factory=list)
+    resolved: list[dict] = field(default_factory=list)
+    new: list[dict] = field(default_factory=list)
+    still_open: list[dict] = field(default_factory=list)
 
 
-def _item(side: str, f: dict[str, str]) -> Item:
-    loc = parse_location(f.get("l"))
-    return Item(ballot=side, text=f"{f.get('t', '')}. {f.get('x', '')}",
-                location=loc.path if loc else "")
+def _key(f: dict) -> tuple[str, str, str]:
+    return (str(f.get("t", "")), str(f.get("x", "")), str(f.get("l", "")))
 
 
-def compare(previous: list[dict[str, str]], current: list[dict[str, str]],
+def compare(previous: list[dict], current: list[dict],
             threshold: float = MATCH_THRESHOLD) -> RoundDiff:
     """Match ``current`` findings to ``previous`` ones (greedy, best similarity first, each
-    matched at most once)."""
-    items = [_item("previous", f) for f in previous] + [_item("current", f) for f in current]
-    sims = similarity_matrix(items, Params(far_factor=1.0)) if items else []
-    n = len(previous)
-    pairs = sorted(((sims[i][n + j], i, j) for i in range(n) for j in range(len(current))),
-                   reverse=True)
-    used_prev: set[int] = set()
-    used_cur: set[int] = set()
-    for sim, i, j in pairs:
-        if sim < threshold:
-            break
-        if i in used_prev or j in used_cur:
-            continue
-        used_prev.add(i)
-        used_cur.add(j)
+    matched at most once; :func:`reviewgate.core.carry.match_pairs`)."""
+    pairs = match_pairs([_key(f) for f in previous], [_key(f) for f in current], threshold)
+    used_prev = {i for i, _ in pairs}
+    used_cur = {j for _, j in pairs}
     return RoundDiff(resolved=[f for i, f in enumerate(previous) if i not in used_prev],
                      new=[f for j, f in enumerate(current) if j not in used_cur],
                      still_open=[f for j, f in enumerate(current) if j in used_cur])
+
+
+def carried_diff(decision: Decision) -> RoundDiff:
+    """The findings of an incremental round against the previous one, from the judgement of the
+    carried findings: ``resolved`` by a quorum of seats, ``still_open`` (the clusters holding a
+    carried finding), ``new`` (the clusters that hold none)."""
+    return RoundDiff(
+        resolved=[{"s": o.severity, "t": o.title} for o in decision.resolved],
+        new=tracked([c for c in decision.clusters if not c.carried]),
+        still_open=tracked([c for c in decision.clusters if c.carried]))
