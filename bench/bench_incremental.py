@@ -70,8 +70,8 @@ class Counting:
         ids = [line.split()[1] for line in user.splitlines() if line.startswith("- C")
                and line.split()[1][1:].isdigit()]
         risks = self.risks if hat == "tech" and not ids else []
-        text = verdict_json("OK", risks=risks,
-                            carried={i: "resolved" if i == "C1" else "open" for i in ids} if ids else None)
+        marks = {i: "resolved" if i == "C1" else "open" for i in ids}
+        text = verdict_json("OK", risks=risks, carried=marks if ids else None)
         return Completion(text=text, tokens_in=self.sent[-1], tokens_out=60)
 
     async def aclose(self):
