@@ -77,14 +77,16 @@ class FakeForgejo:
         #: (created, then 500: a reply lost after the server did the work), "409".
         self.comment_post_faults: list[str] = []
         self.on_diff: Callable[[FakePR], None] | None = None
-        #: commit SHA -> path -> file text (``GET /repos/{o}/{r}/raw/{path}?ref=SHA``)
-        self.trees: dict[str, dict[str, str]] = {}
+        #: commit SHA -> path -> file text or bytes (``GET /repos/{o}/{r}/raw/{path}?ref=SHA``)
+        self.trees: dict[str, dict[str, str | bytes]] = {}
         #: reviews: id, number, user, body, commit_id, state, comments (path, new/old position)
         self.reviews: list[dict[str, Any]] = []
         self.raw_reads: list[tuple[str, str]] = []
         #: commit SHA -> parent SHAs (``GET /repos/{o}/{r}/compare/{old}...{new}``); a commit
         #: not in it is unknown to the compare endpoint (404), as a force-pushed-away head
         self.parents: dict[str, list[str]] = {}
+        #: False: the compare answer has no ``files`` (as Gitea's ``Compare``)
+        self.compare_files = True
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
         self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
@@ -166,7 +168,10 @@ class FakeForgejo:
         files = [{"filename": path, "status": "added" if path not in a else
                   "removed" if path not in b else "modified"}
                  for path in sorted(set(a) | set(b)) if a.get(path) != b.get(path)]
-        return 200, {"commits": commits, "files": files, "total_commits": len(commits)}, {}
+        answer = {"commits": commits, "files": files, "total_commits": len(commits)}
+        if not self.compare_files:
+            del answer["files"]
+        return 200, answer, {}
 
     # --- routes --------------------------------------------------------------------------
     def _route(self, method: str, rel: str, query: dict[str, list[str]], body: Any,
@@ -376,12 +381,12 @@ class FakeForgejo:
                     else:
                         status, payload, headers = fake._route(
                             self.command, parts.path.removeprefix("/api/v1"), query, body, login)
-                    is_json = not isinstance(payload, str)
+                    is_json = not isinstance(payload, (str, bytes))
                     if status < 500:
                         fake.violations += check.check_response(self.command, parts.path,
                                                                 status, payload, is_json)
-                data = b"" if payload is None else (payload.encode() if isinstance(payload, str)
-                                                    else json.dumps(payload).encode())
+                data = b"" if payload is None else payload if isinstance(payload, bytes) else (
+                    payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
                 self.send_response(status)
                 self.send_header("Content-Type", headers.pop(
                     "Content-Type", "application/json;charset=utf-8"))

@@ -17,6 +17,10 @@ from test_decision import HATS, ballot
 from test_providers_wire import openai_body
 
 from reviewgate.cli import main
+from reviewgate.core.changeset import parse_unified_diff
+from reviewgate.ensemble.incremental import HistoryUnavailable
+from reviewgate.forge import make_forge
+from reviewgate.gate.history import ForgeHistory
 from reviewgate.core.carry import CarriedFinding
 from reviewgate.core.config import Policy
 from reviewgate.core.decision import decide
@@ -38,6 +42,12 @@ PUSH1_TEXT = ("import time\n\n\ndef fetch(url):\n    while True:\n        r = ge
 PUSH2_TEXT = ("import time\n\n\ndef fetch(url, tries=5):\n    for _ in range(tries):\n"
               "        r = get(url)\n        if r.ok:\n            return r\n"
               "        time.sleep(30)\n    raise TimeoutError(url)\n")
+
+# a module the first push adds and the second does not touch: the bulk of the pull request
+CLIENT_TEXT = "".join(
+    f"\n\ndef endpoint_{n}(session, payload):\n    \"\"\"Call endpoint {n}.\"\"\"\n"
+    f"    response = session.post('/api/v1/endpoint/{n}', json=payload, timeout=30)\n"
+    f"    response.raise_for_status()\n    return response.json()\n" for n in range(40))
 
 
 def serve_rounds(loopback, first: dict, marks: dict[str, str] | None = None,
@@ -85,7 +95,9 @@ def repo(tmp_path, monkeypatch):
     shas = {"base": git("rev-parse", "HEAD")}
     (where / "app.py").write_text(PUSH1_TEXT)
     (where / "README.md").write_text("fetcher, retrying\n")
-    git("commit", "-qam", "Retry fetches")
+    (where / "client.py").write_text(CLIENT_TEXT)
+    git("add", ".")
+    git("commit", "-qm", "Retry fetches")
     shas["push1"] = git("rev-parse", "HEAD")
     (where / "app.py").write_text(PUSH2_TEXT)
     git("commit", "-qam", "Bound the retries")
@@ -127,7 +139,7 @@ def test_an_ancestor_push_reviews_only_the_new_commits(tmp_path, loopback, repo,
     assert plan["carried"][0]["members"] == [["a", "tech", "blocker"], ["b", "tech", "blocker"]]
     # what was reviewed: only app.py's new hunk; the decision sizes the whole pull request
     assert [f["path"] for f in record["input"]["files"]] == ["app.py"]
-    assert record["decision"]["changed_files"] == 2
+    assert record["decision"]["changed_files"] == 3
     assert len(prompts) == 6
     user = prompts[0]
     assert "+    raise TimeoutError(url)" in user and "-    return get(url)" not in user
@@ -138,6 +150,25 @@ def test_an_ancestor_push_reviews_only_the_new_commits(tmp_path, loopback, repo,
     assert outcome["status"] == "resolved" and outcome["resolved_by"] == ["a", "b", "c"]
     assert "Reviewed: commits" in captured.out and "| resolved | 1" in captured.out
     assert "round: commits" in captured.err
+    assert "- C1: **resolved** — resolved in this push" in captured.out  # each seat's marks
+
+
+def test_estimate_plans_the_round_as_a_review_would(tmp_path, loopback, repo, capsys):
+    """``--estimate --previous`` estimates the incremental prompts: fewer tokens."""
+    config, r1, _ = round_one(tmp_path, loopback, repo)
+    capsys.readouterr()
+    for extra in ([], ["--previous", str(r1)]):
+        assert main(["review", "--git", f"{repo['base']}..{repo['push2']}", "--config", config,
+                     "--estimate", *extra]) == 0
+    whole, incremental = (_estimated(text) for text in capsys.readouterr().out.split(
+        "| ballot")[1:])
+    assert 0 < incremental < whole
+
+
+def _estimated(table: str) -> int:
+    """The sum of the prompt-token column of an ``--estimate`` table."""
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| `")]
+    return sum(int(row[2].strip().replace(",", "")) for row in rows)
 
 
 @pytest.mark.parametrize("marks, code, status", [
@@ -202,7 +233,7 @@ def _moved_base(repo):
 
 
 @pytest.mark.parametrize("case", ["force-push", "base moved", "missing history", "diff file",
-                                  "no previous"])
+                                  "no previous", "most of it", "only ignored files"])
 def test_whole_rounds_say_why(tmp_path, loopback, repo, case):
     """Force-push (the previous head is not an ancestor), a moved base, a previous head the
     repository does not have, a diff file and no --previous: the whole pull request is reviewed
@@ -227,6 +258,20 @@ def test_whole_rounds_say_why(tmp_path, loopback, repo, case):
     elif case == "no previous":
         args = []
         expected = "no --previous decision.json given"
+    elif case == "most of it":  # a push that rewrites the bulk of the pull request
+        (__import__("pathlib").Path.cwd() / "client.py").write_text(CLIENT_TEXT.replace(
+            "timeout=30", "timeout=60"))
+        repo["git"]("commit", "-qam", "Longer timeouts")
+        spec = f"{repo['base']}..{repo['git']('rev-parse', 'HEAD')}"
+        expected = "the push changes most of the pull request (its diff is"
+    elif case == "only ignored files":  # a push on top of round 1's head, docs only
+        repo["git"]("checkout", "-q", repo["push1"])
+        (__import__("pathlib").Path.cwd() / "README.md").write_text("fetcher, retrying 5x\n")
+        repo["git"]("commit", "-qam", "Docs only")
+        spec = f"{repo['base']}..{repo['git']('rev-parse', 'HEAD')}"
+        path = __import__("pathlib").Path(config)  # ignore is a top-level key: put it first
+        path.write_text('ignore = ["*.md"]\n' + path.read_text())
+        expected = "the push changes only files the configuration ignores"
     r2 = tmp_path / "r2.json"
     if case == "diff file":
         diff = tmp_path / "change.patch"
@@ -392,3 +437,85 @@ def test_github_gate_takes_the_incremental_diff_from_compare(loopback, tmp_path,
         assert fake.problems == []
     finally:
         fake.close()
+
+
+@pytest.mark.parametrize("kind", ["forgejo", "gitea"])
+def test_forge_history_builds_the_interdiff_file_by_file(forgejo, kind):  # noqa: F811
+    """Forgejo and Gitea serve no range diff: ancestry comes from the compare API's commit
+    parents, the diff from both commits' texts (Forgejo: the compare's file list, with a
+    changed binary file as not reviewable; Gitea, whose ``Compare`` has no files: the paths
+    given). An unknown commit is no usable history."""
+    base, old, new = "1" * 40, "2" * 40, "3" * 40
+    forgejo.parents.update({base: [], old: [base], new: [old]})
+    forgejo.trees[old] = {"a.py": "x = 1\ny = 2\n", "logo.png": b"\x89PNG\x00\xff"}
+    forgejo.trees[new] = {"a.py": "x = 1\ny = 3\n", "logo.png": b"\x89PNG\x00\xfe",
+                          "new.py": "z = 0\n"}
+    forgejo.compare_files = kind == "forgejo"
+    history = ForgeHistory(make_forge(kind, url=forgejo.url, repo="owner/repo",
+                                      token="bot-token"))
+    assert history.is_ancestor(old, new) and not history.is_ancestor(new, old)
+    files = {f.path: f for f in parse_unified_diff(history.interdiff(old, new, ["a.py"]))}
+    if kind == "forgejo":
+        assert sorted(files) == ["a.py", "logo.png", "new.py"]
+        assert files["logo.png"].unreadable and files["new.py"].status == "added"
+    else:
+        assert sorted(files) == ["a.py"]
+    assert (files["a.py"].added, files["a.py"].removed) == (1, 1)
+    with pytest.raises(HistoryUnavailable, match="compare"):
+        history.is_ancestor("4" * 40, new)
+    with pytest.raises(HistoryUnavailable, match="not a commit SHA"):
+        ForgeHistory(history.forge).is_ancestor("HEAD/../x", new)
+
+
+def test_an_open_finding_is_carried_again_until_resolved(tmp_path, loopback, repo):
+    """Round 2 keeps the blocker open; round 3 (after one more push, ``--previous`` round 2's
+    record) carries it again, still as raised in round 1, and resolves it."""
+    config, r1, _ = round_one(tmp_path, loopback, repo)
+    serve_rounds(loopback, {}, marks={"a": "open"})
+    r2 = tmp_path / "r2.json"
+    assert review(config, f"{repo['base']}..{repo['push2']}", r2, "--previous", str(r1)) == 10
+    (__import__("pathlib").Path.cwd() / "README.md").write_text("fetcher, retrying 5 times\n")
+    repo["git"]("commit", "-qam", "Document the retries")
+    push3 = repo["git"]("rev-parse", "HEAD")
+    prompts = serve_rounds(loopback, {}, marks={"a": "resolved", "b": "resolved"})
+    r3 = tmp_path / "r3.json"
+    assert review(config, f"{repo['base']}..{push3}", r3, "--previous", str(r2)) == 0
+    plan = json.loads(r3.read_text())["input"]["round"]
+    assert plan["mode"] == "incremental" and plan["from_sha"] == repo["push2"]
+    [carried] = plan["carried"]
+    assert carried["title"] == BLOCKER["title"]
+    assert carried["members"] == [["a", "tech", "blocker"], ["b", "tech", "blocker"]]
+    assert "+fetcher, retrying 5 times" in prompts[0] and "tries=5" not in prompts[0].split(
+        "BEGIN unified diff")[1].split("END")[0]
+
+
+def test_the_decision_with_carried_findings_ignores_ballot_order():
+    """Rule 7 holds with carried findings: any order of the ballots, the same decision."""
+    import random
+
+    carried = [CarriedFinding(id="C1", severity="blocker", title="Pool key drops params",
+                              location="src/pool.py:3", detail="d",
+                              members=[("a", "tech", "blocker")]),
+               CarriedFinding(id="C2", severity="medium", title="Docs lag behind",
+                              location="README.md", detail="d",
+                              members=[("b", "product", "medium"), ("c", "tech", "low")])]
+    ballots = [ballot(s, h, risks=[finding_for(s)] if h == "tech" else []) for s in "abc"
+               for h in HATS]
+    for b, status in zip(ballots, ["resolved", "open", "resolved", "unsure", "open",
+                                   "resolved"], strict=True):
+        b.marks = [CarriedMark(id="C1", status=status, note=""),
+                   CarriedMark(id="C2", status="resolved", note="")]
+    first = decide(ballots, Policy(), hats=HATS, changed_lines=10, changed_files=1,
+                   carried=carried)
+    rng = random.Random(7)
+    for _ in range(20):
+        rng.shuffle(ballots)
+        again = decide(ballots, Policy(), hats=HATS, changed_lines=10, changed_files=1,
+                       carried=carried)
+        assert again.model_dump() == first.model_dump()
+    assert [o.status for o in first.carried] == ["open", "resolved"]
+
+
+def finding_for(seat: str):
+    from test_decision import finding
+    return finding("low", title=f"Naming nit from {seat}", location=f"src/{seat}.py:1")

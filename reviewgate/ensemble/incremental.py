@@ -9,9 +9,12 @@
 - the same base SHA now (a moved base changes what the whole pull request is);
 - the previous head an ancestor of the new head (no force-push or rebase), asked of the
   repository's history (:class:`History`: git locally, the forge's compare API in the gate);
-- a non-empty diff between the two heads.
+- a non-empty diff between the two heads, under :data:`MAX_INCREMENTAL_SHARE` of the whole
+  diff (a push that rewrites most of the pull request costs about as much either way, and the
+  whole review is the complete one).
 
-Otherwise the round is whole and :attr:`RoundPlan.reason` says why. ``--force`` (and a review
+Otherwise the round is whole and :attr:`RoundPlan.reason` says why (so is a push that changes
+only files the ``ignore`` globs leave out: :func:`reviewgate.ensemble.pipeline.plan_review`). ``--force`` (and a review
 without a previous round) is always whole. The decision still covers the whole pull request:
 the previous round's open findings are carried (:mod:`reviewgate.core.carry`). No network
 imports: the history is passed in.
@@ -27,7 +30,12 @@ from ..core.carry import CarriedFinding, number_carried
 from ..core.changeset import ChangeSet, parse_unified_diff
 from ..core.errors import ReviewgateError
 
-__all__ = ["History", "HistoryUnavailable", "PreviousRound", "RoundPlan", "plan_round"]
+__all__ = ["MAX_INCREMENTAL_SHARE", "History", "HistoryUnavailable", "PreviousRound",
+           "RoundPlan", "plan_round"]
+
+#: An incremental diff at least this share of the whole diff (in characters) is not worth it:
+#: the round is whole.
+MAX_INCREMENTAL_SHARE = 0.5
 
 
 class HistoryUnavailable(ReviewgateError):
@@ -166,6 +174,10 @@ def plan_round(change: ChangeSet, previous: PreviousRound | None, history: Histo
     if not files:
         return _whole(change, "no file changed since the previous round's head", previous), \
             change
+    share = len(diff) / max(1, len(change.diff))
+    if share >= MAX_INCREMENTAL_SHARE:
+        return _whole(change, f"the push changes most of the pull request (its diff is "
+                              f"{share:.0%} of the whole diff)", previous), change
     reviewed = change.model_copy(update={"diff": diff, "files": files})
     plan = RoundPlan(mode="incremental", reason="the previous head is an ancestor and the base "
                      "did not move", from_sha=previous.head_sha, to_sha=change.head_sha,

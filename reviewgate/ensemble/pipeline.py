@@ -74,14 +74,16 @@ def build_packs(profile: Profile, change: ChangeSet, prompter: Prompter, *, conf
     the context part capped at ``config.context.max_tokens``). Seats with the same budget
     share one pack object; the hats of a seat share its pack, so their prompts have a
     byte-identical prefix. In an incremental round (``plan``) ``change`` is the incremental
-    diff, ``whole`` the whole pull request (its files are listed) and the carried findings are
-    shown."""
+    diff, ``whole`` the whole pull request (its files are listed), the carried findings are
+    shown and the context is the code around the new hunks (never whole files)."""
     repo = repo or RepoContext()
     extras = {"norms": norms or repo.norms, "instructions": path_instructions(change, config),
               "ignored": ignored or [], "exclude": profile.policy.size_exclude,
               "around": config.context.around, "whole_files": config.context.whole_files}
     if plan is not None and plan.incremental:
-        extras.update(listing=(whole or change).files,
+        # context around the new hunks only: a whole file for a one-line push would cost more
+        # than the whole round (psf/requests#6716 pushed as HISTORY.md: 183% with whole files)
+        extras.update(whole_files=False, listing=(whole or change).files,
                       increment=f"{(plan.from_sha or '')[:12]}..{(plan.to_sha or '')[:12]}",
                       carried=shown_carried(plan.carried))
     bare = build_context(change, budget_tokens=0, **extras)
@@ -222,6 +224,11 @@ def plan_review(change: ChangeSet, config: Config, profile_name: str,
     plan, reviewed = plan_round(change, previous, history,
                                 config_digest=config.digest(profile_name), force=whole,
                                 no_previous=no_previous)
+    if plan.incremental and not apply_ignore(reviewed, config.ignore)[0].files:
+        plan = plan.model_copy(update={
+            "mode": "whole", "reason": "the push changes only files the configuration ignores",
+            "carried": [], "from_sha": change.base_sha, "files": len(change.files)})
+        reviewed = change
     whole_change = None
     if plan.incremental:
         whole_change, _ = apply_ignore(change, config.ignore)

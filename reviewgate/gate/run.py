@@ -214,7 +214,7 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                            on_progress=on_progress, cache_read=not force,
                            reader=forge.read_file, previous=previous_from_rounds(rounds),
                            history=ForgeHistory(forge), whole=force,
-                           no_previous="first round on this pull request")
+                           no_previous="no earlier reviewed round on this pull request")
     holder = claim_holder(forge, pr.head_sha, context, login)
     if holder != run_id:
         return _superseded(record, pr.head_sha, holder)
