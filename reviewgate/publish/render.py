@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..context.prompts import Prompter
 from ..context.redaction import scrub
+from .rounds import carried_diff
 from .sanitize import FIELD_MAX, sanitize
 from ..ensemble.record import Record
 from ..core.verdict import Ballot
@@ -90,8 +91,6 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
     where = {id(x.cluster): x for x in placed or []}
     plan = record.input.round
     if since is None and plan.incremental:  # the command line: the delta the seats judged
-        from .rounds import carried_diff
-
         since = (Round(head_sha=plan.previous_head or "", decision="", tallies="",
                        fired_by="", at=""), carried_diff(record.decision))
     sections = []
