@@ -15,9 +15,9 @@
 
 Otherwise the round is whole and :attr:`RoundPlan.reason` says why (so is a push that changes
 only files the ``ignore`` globs leave out: :func:`reviewgate.ensemble.pipeline.plan_review`).
-``--force`` (and a review without a previous round) is always whole. The decision still covers the whole pull request:
-the previous round's open findings are carried (:mod:`reviewgate.core.carry`). No network
-imports: the history is passed in.
+``--force`` (and a review without a previous round) is always whole. The decision still covers
+the whole pull request: the previous round's open findings are carried
+(:mod:`reviewgate.core.carry`). No network imports: the history is passed in.
 """
 
 from __future__ import annotations
