@@ -139,21 +139,20 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
                 messages = prompter.review_messages(
                     pack, hat, schema_in_prompt=getattr(provider, "schema_in_prompt", True))
                 ids = [c.id for c in pack.carried]
-                completion = await _call(provider, state, messages, deadline, bool(ids))
-                if reason := _unusable(completion, seat):
-                    return state.finish(started, error=reason)
-                try:
-                    verdict = await asyncio.to_thread(extract_verdict, completion.text, ids)
-                except ExtractionError as first:
-                    again = prompter.reask_messages(messages, completion.text, first.errors)
-                    completion = await _call(provider, state, again, deadline, bool(ids))
+                asked = messages
+                for reask in (False, True):  # the answer, then at most one re-ask
+                    completion = await _call(provider, state, asked, deadline, bool(ids))
                     if reason := _unusable(completion, seat):
                         return state.finish(started, error=reason)
                     try:
                         verdict = await asyncio.to_thread(extract_verdict, completion.text, ids)
-                    except ExtractionError as second:
-                        return state.finish(started, error=f"unparseable after re-ask: {second}")
-                return state.finish(started, vote=verdict.vote, verdict=verdict)
+                    except ExtractionError as exc:
+                        if reask:
+                            return state.finish(started, error=f"unparseable after re-ask: {exc}")
+                        asked = prompter.reask_messages(messages, completion.text, exc.errors)
+                        continue
+                    return state.finish(started, vote=verdict.vote, verdict=verdict)
+                raise AssertionError("unreachable: the loop returns")
         except (TimeoutError, ProviderTimeout):
             return state.finish(started, error=f"timeout after {seat.timeout_s:g} s")
         except ProviderError as exc:
