@@ -50,11 +50,16 @@ class FakePR:
     files: list[dict[str, Any]] = field(default_factory=list)
     author: str = "alice"
     old_heads: list[str] = field(default_factory=list)
+    #: the stored merge base (``merge_base`` of the API object); empty: the base SHA
+    merge_base: str = ""
+    #: bumped by every push (Forgejo sets the issue's ``updated_unix`` on a push comment)
+    pushes: int = 0
 
     def move_head(self, sha: str) -> None:
         """Simulate a push: the head SHA changes, the old one stays a known commit."""
         self.old_heads.append(self.head_sha)
         self.head_sha = sha
+        self.pushes += 1
 
 
 class FakeForgejo:
@@ -342,7 +347,10 @@ class FakeForgejo:
                 "mergeable": True, "merged": False, "comments": len(self.pr_comments(pr.number)),
                 "changed_files": len(pr.files), "additions": sum(f["additions"] for f in pr.files),
                 "deletions": sum(f["deletions"] for f in pr.files), "draft": False,
-                "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"}
+                "merge_base": pr.merge_base or pr.base_sha,
+                "created_at": "2026-11-01T00:00:00Z",
+                "updated_at": f"2026-11-01T{pr.pushes // 3600:02d}:{pr.pushes // 60 % 60:02d}:"
+                              f"{pr.pushes % 60:02d}Z"}
 
     def _page(self, items: list[Any], query: dict[str, list[str]]) -> tuple[int, Any, dict]:
         limit = min(int(query.get("limit", ["30"])[0]), MAX_LIMIT)

@@ -33,6 +33,8 @@ class FakeGitHub:
         #: commit SHA -> parent SHAs, for ``GET .../compare/{old}...{new}`` (unknown: 404)
         self.parents: dict[str, list[str]] = {}
         self.base = "b" * 40
+        #: the merge base ``compare/{base}...{head}`` reports (``merge_base_commit``)
+        self.merge_base = "b" * 40
         #: reviews: id, user, body, commit_id, state, comments (id, path, line, side, body)
         self.reviews: list[dict[str, Any]] = []
         #: the login the token acts as (``github-actions[bot]`` for an Actions token, an App's
@@ -84,6 +86,11 @@ class FakeGitHub:
     def _compare(self, old, new, headers):
         """REST "Compare two commits": ``status`` ahead/behind/identical/diverged; the diff
         media type gives ``git diff OLD NEW`` of the two trees."""
+        if old == self.base and new == self.head and headers.get(
+                "accept") != "application/vnd.github.diff" and (
+                old not in self.parents or new not in self.parents):
+            return 200, {"status": "ahead", "ahead_by": 1, "behind_by": 0, "files": [],
+                         "merge_base_commit": {"sha": self.merge_base}}, {}
         if old not in self.parents or new not in self.parents:
             return 404, {"message": "Not Found"}, {}
         status = ("identical" if old == new else "ahead" if old in self._reach(new)
@@ -99,7 +106,10 @@ class FakeGitHub:
                         a.get(path, "").splitlines(), b.get(path, "").splitlines(),
                         f"a/{path}", f"b/{path}", lineterm="")]
             return 200, "".join(out), {"Content-Type": "text/plain"}
-        return 200, {"status": status, "ahead_by": 1, "behind_by": 0, "files": []}, {}
+        bases = self._reach(old) & self._reach(new)
+        base = max(bases, key=lambda sha: len(self._reach(sha))) if bases else old
+        return 200, {"status": status, "ahead_by": 1, "behind_by": 0, "files": [],
+                     "merge_base_commit": {"sha": base}}, {}
 
     def route(self, method, path, query, body, headers):
         r = "/api/v3/repos/owner/repo"

@@ -10,8 +10,10 @@ from conftest import DATA
 from fake_forgejo import FakeForgejo, FakePR
 from test_cli import BLOCKER, serve, write_config
 
-from reviewgate.gate import read_gate
-from reviewgate.gate import find_command
+from loopback import Reply
+from test_providers_wire import openai_body
+
+from reviewgate.gate import find_command, read_gate, read_rounds
 from reviewgate.cli import main
 from reviewgate.forge import make_forge
 from reviewgate.testing import verdict_json
@@ -52,7 +54,7 @@ def test_first_run_posts_pending_comments_and_final_status(forgejo, loopback, tm
     rows = forgejo.status_rows(HEAD)
     assert [r["status"] for r in rows] == ["pending", "success"]
     assert all(r["context"] == CONTEXT for r in rows)
-    assert rows[1]["description"] == "merge · Tech: 3/3 OK · Product: 3/3 OK"
+    assert rows[1]["description"] == "merge · base bbbbbbbbbbbb · Tech: 3/3 OK · Product: 3/3 OK"
     comments = ours(forgejo)
     assert len(comments) == 4
     decision = comments[-1]
@@ -114,12 +116,59 @@ def test_rerun_reviews_again_after_a_killed_run(forgejo, loopback, tmp_path, cap
         "pending", "success", "pending", "pending", "success"]
 
 
-def test_head_moves_during_review(forgejo, loopback, tmp_path, capsys):
-    """A push during the review: the old head gets a status marked stale, the new head none."""
+def test_head_moves_while_the_diff_is_read(forgejo, loopback, tmp_path, capsys):
+    """A push between reading the head and reading its diff (issue "Correct under races"): what
+    was read may be the new head's diff, so the old head gets `error` ("not reviewed", never a
+    pass), nothing is recorded as decided for it, and the new head is reviewed instead."""
     new_head = "c" * 40
-    forgejo.on_diff = lambda pr: pr.move_head(new_head)
+    forgejo.on_diff = lambda pr: (pr.move_head(new_head), setattr(forgejo, "on_diff", None))
     config = write_config(tmp_path, loopback.url)
     serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    old_rows = forgejo.status_rows(HEAD)
+    assert [r["status"] for r in old_rows] == ["pending", "error"]
+    assert "not reviewed: the head moved" in old_rows[-1]["description"]
+    assert [r["status"] for r in forgejo.status_rows(new_head)] == ["pending", "success"]
+    assert f"SHA={new_head}" in capsys.readouterr().out
+    [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+    assert [r.head_sha for r in read_rounds(decision["body"])] == [new_head]
+
+
+def test_push_and_push_back_while_the_diff_is_read(forgejo, loopback, tmp_path):
+    """A push and a force-push back to the same head while the diff is read (A -> B -> A): the
+    head and merge base read after the diff are the same, but `updated_at` moved, so the diff
+    is read again before anything is reviewed."""
+    pr = forgejo.prs[7]
+    evil = pr.diff
+    pr.diff = evil.replace("+", "+ ", 1)
+    reads = []
+
+    def aba(p):
+        reads.append(p.diff)
+        if len(reads) == 1:  # B's diff served, then the head is pushed back to A
+            p.move_head("e" * 40)
+            p.move_head(HEAD)
+            p.diff = evil
+    forgejo.on_diff = aba
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 0
+    assert len(reads) == 2 and reads[-1] == evil
+    sent = "".join(json.dumps(s.body) for s in loopback.seen)
+    assert json.dumps(evil)[1:200] in sent
+
+
+def test_head_moves_during_the_review(forgejo, loopback, tmp_path, capsys):
+    """A push after the diff was read, during the review: the reviewed head gets its result
+    marked stale, the new head gets nothing from this run."""
+    new_head = "c" * 40
+    config = write_config(tmp_path, loopback.url)
+
+    def handler(seen):
+        if forgejo.prs[7].head_sha == HEAD:
+            forgejo.prs[7].move_head(new_head)
+        return Reply(200, openai_body(verdict_json("OK")))
+    loopback.route("POST", "/v1/chat/completions", handler)
     canary(forgejo, config)
     rows = forgejo.status_rows(HEAD)
     assert rows[-1]["description"].startswith("stale: head moved during review")
@@ -192,7 +241,9 @@ def test_labels_swap_between_rounds(forgejo, loopback, tmp_path):
 
 
 @pytest.mark.parametrize("rows,expected,code", [
-    ([("success", "merge · Tech: 3/3 OK · Product: 3/3 OK")], "merge", 0),
+    ([("success", "merge · base bbbbbbbbbbbb · Tech: 3/3 OK · Product: 3/3 OK")], "merge", 0),
+    ([("success", "merge · base 0123456789ab · Tech: 3/3 OK · Product: 3/3 OK")], "stale", 13),
+    ([("success", "merge · Tech: 3/3 OK · Product: 3/3 OK")], "stale", 13),
     ([("failure", "defer · Tech: 1/3 OK · Product: 3/3 OK")], "defer", 13),
     ([("failure", "split · Tech: 1/3 OK · Product: 1/3 OK")], "split", 13),
     ([("error", "reviewgate error: quorum")], "error", 13),
@@ -322,6 +373,7 @@ def test_agreed_high_finding_defers_and_the_status_names_it(forgejo, loopback, t
     row = forgejo.status_rows(HEAD)[-1]
     assert row["status"] == "failure"
     assert row["description"].startswith(
-        "defer · agreed high: Custom SSL adapters lose the CA bundle (2 seats)")
+        "defer · base bbbbbbbbbbbb · agreed high: Custom SSL adapters lose the CA bundle "
+        "(2 seats)")
     [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
     assert "(product-b, tech-a)" in decision["body"]

@@ -62,7 +62,8 @@ def test_a_change_no_one_could_read_does_not_merge():
     assert f.status == "binary" and f.unreadable
     record, providers = run(BINARY)
     assert record.decision.decision == "defer" and record.decision.unreviewed == 1
-    assert any("1 files not reviewed" in r and "logo.png" in r for r in record.decision.reasons)
+    assert any("1 of 1 changed lines not reviewed (binary: 1)" in r and "logo.png" in r
+               for r in record.decision.reasons)
     prompt = next(iter(providers.values())).requests[0][1][1]["content"]
     assert "Not shown at all (1): logo.png" in prompt
     accepted, _ = run(BINARY, max_unreviewed_share=1.0)  # an explicit choice of the repository
@@ -83,14 +84,21 @@ def test_quoted_non_ascii_paths_are_decoded_and_not_renames():
 
 
 def test_names_with_spaces_crlf_and_non_utf8():
-    """A file name with spaces, CRLF line ends and undecodable bytes parse into one file."""
+    """A file name with spaces, CRLF line ends and undecodable bytes parse into one file; the
+    bytes that are not UTF-8 make it undecodable: what a reviewer would see is not the file, so
+    it counts as one line not reviewed (DESIGN.md section 4, rule 8) and the record still
+    encodes."""
     diff = ("diff --git a/my file.py b/my file.py\r\n--- a/my file.py\r\n+++ b/my file.py\r\n"
             "@@ -1,2 +1,2 @@\r\n-caf\udce9 = 1\r\n+cafe = 1\r\n keep\r\n")
     [f] = parse_unified_diff(diff)
     assert (f.path, f.added, f.removed) == ("my file.py", 1, 1)
+    assert f.undecodable and "\udce9" not in f.text and "caf\ufffd" in f.text
     record, _ = run(diff)
-    assert record.decision.decision == "merge"
+    assert record.decision.decision == "defer"
+    assert record.decision.coverage.by_cause() == [("undecodable", 2, ["my file.py"])]
     record.dump().encode("utf-8")
+    clean, _ = run(diff.replace("\udce9", "e"))
+    assert clean.decision.decision == "merge"
 
 
 def test_hostile_file_names_stay_inside_the_fence_escaped():
@@ -138,8 +146,11 @@ def test_huge_diffs_fit_the_window_hold_diff_text_and_do_not_merge(files, lines)
             assert total <= 8192 - 1024
             assert "+value_0_0 = 0" in messages[1]["content"]
     assert record.decision.decision == "split"
-    assert any("files not reviewed" in r for r in record.decision.reasons)
+    assert any("changed lines not reviewed (cut to the budget:" in r
+               for r in record.decision.reasons)
     assert record.decision.unreviewed > 0
+    coverage = record.decision.coverage
+    assert coverage.total == files * lines and 0 < coverage.unreviewed < coverage.total
 
 
 def test_unreviewed_share_is_configurable():

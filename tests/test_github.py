@@ -152,7 +152,7 @@ def test_failed_override_on_github_announces_nothing(github, loopback, tmp_path)
     args = ["command", "--forge", "github", "--url", github.url, "--repo", "owner/repo",
             "--config", config, "--bot-login", "github-actions[bot]", "--event",
             _comment_event(tmp_path, "maintainer",
-                           f"/canary override --sha {HEAD[:7]} reviewed by hand")]
+                           f"/canary override --sha {HEAD} reviewed by hand")]
     assert main(args) == 12
     assert github.comments == before
     assert not any("Override by" in c["body"] for c in github.comments)

@@ -17,6 +17,7 @@ from test_decision import HATS, ballot
 from test_providers_wire import openai_body
 
 from reviewgate.cli import main
+from reviewgate.gate import read_rounds
 from reviewgate.core.changeset import parse_unified_diff
 from reviewgate.ensemble.incremental import HistoryUnavailable
 from reviewgate.forge import make_forge
@@ -249,7 +250,7 @@ def test_whole_rounds_say_why(tmp_path, loopback, repo, case):
     elif case == "base moved":
         new_base, head = _moved_base(repo)
         spec = f"{new_base}..{head}"
-        expected = f"the base moved ({repo['base'][:7]} -> {new_base[:7]})"
+        expected = f"the merge base moved ({repo['base'][:7]} -> {new_base[:7]})"
     elif case == "missing history":
         data = json.loads(r1.read_text())
         data["input"]["head_sha"] = "f" * 40
@@ -392,8 +393,7 @@ def test_forgejo_gate_reviews_the_push_incrementally(forgejo, loopback, tmp_path
     body = next(c["body"] for c in forgejo.pr_comments(7) if "reviewgate:decision" in c["body"])
     assert f"Reviewed: commits {HEAD[:7]}..{NEW_HEAD[:7]}, 1 file(s)" in body
     assert "| resolved | 1<br>`blocker` Retry loop never stops" in body
-    rounds = json.loads(body.split("<!-- reviewgate:rounds ")[1].split(" -->")[0])
-    assert [r["mode"] for r in rounds] == ["whole", "incremental"]
+    assert [r.mode for r in read_rounds(body)] == ["whole", "incremental"]
     assert forgejo.statuses[NEW_HEAD][-1]["status"] == "success"
 
 

@@ -154,6 +154,8 @@ def test_a_refused_review_leaves_the_gate_and_comments_intact(fake, loopback, tm
     # the fake now rejects PATH's lines (a mode-only change, so nothing goes unreviewed)
     fake.prs[7].files = [{"filename": "src/other.py", "status": "modified", "additions": 0,
                           "deletions": 0, "changes": 0}]
+    fake.prs[7].diff += ("diff --git a/src/other.py b/src/other.py\nold mode 100644\n"
+                         "new mode 100755\n")
     config = write_config(tmp_path, loopback.url)
     serve(loopback, _answers([HIGH], [HIGH_B], [LOW]))
     assert canary(fake, config) == 0

@@ -26,12 +26,13 @@ def test_override_by_maintainer_passes_this_head_only(forgejo, loopback, tmp_pat
     serve(loopback, {("a", "tech"): verdict_json("NOT_OK", risks=[BLOCKER])})
     assert canary(forgejo, config) == 10
     path = event(forgejo, "maintainer",
-                 "/canary override providers are down; reviewed by hand", tmp_path)
+                 f"/canary override --sha {HEAD} providers are down; reviewed by hand",
+                 tmp_path)
     assert command(forgejo, config, path) == 0
     row = forgejo.status_rows(HEAD)[-1]
     assert row["status"] == "success"
-    assert row["description"] == ("override by maintainer on aaaaaaaaaaaa: providers are down; "
-                                  "reviewed by hand")
+    assert row["description"] == ("override by maintainer on aaaaaaaaaaaa, base bbbbbbbbbbbb: "
+                                  "providers are down; reviewed by hand")
     [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
     rounds = read_rounds(decision["body"])
     assert [(r.decision, r.fired_by) for r in rounds] == [("defer", "ci"),
@@ -65,7 +66,7 @@ def test_cli_override_needs_a_reason_and_records_the_operator(forgejo, loopback,
     assert main([*args, "--reason", "hotfix for the outage @team"]) == 0
     row = forgejo.status_rows(HEAD)[-1]
     assert row["status"] == "success" and row["description"].startswith(
-        "override by reviewbot on aaaaaaaaaaaa:")
+        "override by reviewbot on aaaaaaaaaaaa, base bbbbbbbbbbbb:")
     assert "@team" not in row["description"]  # mentions defused
 
 
@@ -107,7 +108,7 @@ def test_cli_override_acts_as_the_tokens_user(forgejo, loopback, tmp_path,  # no
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     assert main(args) == 0
     assert forgejo.status_rows(HEAD)[-1]["description"] == \
-        "override by reviewbot on aaaaaaaaaaaa: hotfix"
+        "override by reviewbot on aaaaaaaaaaaa, base bbbbbbbbbbbb: hotfix"
     monkeypatch.setenv("REVIEWGATE_FORGE_TOKEN", "readonly-token")
     before = len(forgejo.status_rows(HEAD))
     assert main(args) == 2
@@ -122,31 +123,62 @@ def test_cli_override_is_bound_to_the_named_sha(forgejo, loopback, tmp_path,  # 
     args = ["override", "--forge", "forgejo", "--url", forgejo.url, "--repo", "owner/repo",
             "--pr", "7", "--config", config, "--reason", "checked by hand"]
     forgejo.prs[7].move_head("d" * 40)
-    assert main([*args, "--sha", "aaaaaaa"]) == 2
+    assert main([*args, "--sha", HEAD]) == 2
     assert "the head is now dddddddddddd" in capsys.readouterr().err
     assert forgejo.status_rows("d" * 40) == [] and forgejo.status_rows(HEAD) == []
-    assert main([*args, "--sha", "ddddddd"]) == 0
+    with pytest.raises(SystemExit):  # a short SHA could be matched by a crafted commit
+        main([*args, "--sha", "ddddddd"])
+    assert "the full head SHA" in capsys.readouterr().err
+    assert main([*args, "--sha", "d" * 40]) == 0
     assert forgejo.status_rows("d" * 40)[-1]["status"] == "success"
 
 
 def test_comment_override_refused_when_the_head_moved(forgejo, loopback, tmp_path):  # noqa: F811
-    """An override written before a push is not applied to the new head; naming the new head
-    with --sha is."""
+    """An override naming the head before a push is not applied to the new head; naming the
+    new head (its full SHA) is."""
     config = write_config(tmp_path, loopback.url)
     serve(loopback, {("a", "tech"): verdict_json("NOT_OK", risks=[BLOCKER])})
     assert canary(forgejo, config) == 10
-    path = event(forgejo, "maintainer", "/canary override reviewed by hand", tmp_path)
+    path = event(forgejo, "maintainer", f"/canary override --sha {HEAD} reviewed by hand",
+                 tmp_path)
     new = "e" * 40
     forgejo.prs[7].move_head(new)
     assert canary(forgejo, config) == 10  # the gate reviews the new head (defer)
     assert command(forgejo, config, path) == 0
     assert [r["status"] for r in forgejo.status_rows(new)] == ["pending", "failure"]
     refusal = [c for c in ours(forgejo) if "reviewgate:refusal" in c["body"]]
-    assert len(refusal) == 1 and "head moved" in refusal[0]["body"]
-    path = event(forgejo, "maintainer", "/canary override --sha eeeeeee reviewed by hand",
+    assert len(refusal) == 1 and "the head is now eeeeeeeeeeee" in refusal[0]["body"]
+    path = event(forgejo, "maintainer", f"/canary override --sha {new} reviewed by hand",
                  tmp_path)
     assert command(forgejo, config, path) == 0
     assert forgejo.status_rows(new)[-1]["status"] == "success"
+
+
+@pytest.mark.parametrize("text", ["/canary override reviewed by hand",
+                                  "/canary override --sha aaaaaaa reviewed by hand",
+                                  "/canary override --sha aaaaaaaaaaaa reviewed by hand"])
+def test_comment_override_needs_the_full_head_sha(forgejo, loopback, tmp_path,  # noqa: F811
+                                                  text):
+    """Issue "Nothing merges unseen", case 5: the author's head H_evil was deferred, H_good
+    ended in error; a maintainer looking at H_good writes an override without the head (or a
+    prefix a crafted commit can share), and the author force-pushes back to H_evil before the
+    command job runs. The override must not land on H_evil: it is refused, with the exact
+    command for the current head, and no status is posted."""
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {("a", "tech"): verdict_json("NOT_OK", risks=[BLOCKER])})
+    assert canary(forgejo, config) == 10  # H_evil (HEAD) deferred
+    good = "9" * 40
+    forgejo.prs[7].move_head(good)
+    bot = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
+    bot.set_status(good, state="error", context=CONTEXT, description="reviewgate error: x")
+    path = event(forgejo, "maintainer", text, tmp_path)
+    forgejo.prs[7].move_head(HEAD)  # force-push back to H_evil
+    before = len(forgejo.status_rows(HEAD))
+    assert command(forgejo, config, path) == 0
+    assert len(forgejo.status_rows(HEAD)) == before
+    assert read_gate(bot, 7, CONTEXT).gate == "defer"
+    [refusal] = [c for c in ours(forgejo) if "reviewgate:refusal" in c["body"]]
+    assert f"/canary override --sha {HEAD}" in refusal["body"] or "full SHA" in refusal["body"]
 
 
 def test_failed_override_leaves_nothing_that_reads_as_done(forgejo, loopback,  # noqa: F811

@@ -40,10 +40,12 @@ WORKFLOWS = {"forgejo": forgejo_workflow, "github": github_workflow,
 
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_events(name):
-    """pull_request_target (opened, synchronize, reopened), workflow_dispatch with pr, comments."""
+    """pull_request_target (opened, synchronize, reopened, and edited for a retarget),
+    workflow_dispatch with pr, comments."""
     wf = WORKFLOWS[name]()
     on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` key as True
-    assert set(on["pull_request_target"]["types"]) == {"opened", "synchronize", "reopened"}
+    assert set(on["pull_request_target"]["types"]) == {"opened", "synchronize", "reopened",
+                                                       "edited"}
     assert "pr" in on["workflow_dispatch"]["inputs"]
     assert on["issue_comment"]["types"] == ["created"]
 
@@ -172,12 +174,27 @@ COMMENTS = {
     "quoted override": _comment(907, "```\n/canary override ship it\n```", "maintainer"),
     "stranger's /canary": _comment(908, "/canary"),
 }
+def _edited(run_id: int, changes: dict) -> dict:
+    return {"github": {"event_name": "pull_request_target", "run_id": run_id, "event": {
+        "action": "edited", "pull_request": {"number": 5}, "changes": changes}}}
+
+
+#: Edits of a pull request: only a new base (GitHub `changes.base`, Forgejo/Gitea
+#: `changes.ref`) is reviewed; none shares the pull request's group.
+EDITS = {
+    "retarget (github)": _edited(911, {"base": {"ref": {"from": "dev"}}}),
+    "retarget (forgejo)": _edited(912, {"ref": {"from": "main"}}),
+    "body edit": _edited(913, {"body": {"from": "old text /canary"}}),
+    "title edit": _edited(914, {"title": {"from": "old"}}),
+}
 EVENTS = {
     "push of a pull request": {"github": {"event_name": "pull_request_target", "run_id": 901,
-                                          "event": {"pull_request": {"number": 5}}}},
+                                          "event": {"action": "synchronize",
+                                                    "pull_request": {"number": 5}}}},
     "manual re-fire": {"github": {"event_name": "workflow_dispatch", "run_id": 904,
                                   "event": {}}, "inputs": {"pr": "5"}},
     **{f"comment: {k}": v for k, v in COMMENTS.items()},
+    **{f"edit: {k}": v for k, v in EDITS.items()},
 }
 
 
@@ -198,6 +215,10 @@ def test_no_comment_touches_a_running_gate(name):
     runs = {event: bool(evaluate(job["if"], ctx)) for event, ctx in EVENTS.items()}
     assert runs["push of a pull request"] and runs["manual re-fire"]
     assert not runs["comment: ordinary"]
+    assert runs["edit: retarget (github)"] and runs["edit: retarget (forgejo)"]
+    assert not runs["edit: body edit"] and not runs["edit: title edit"]
+    for event, ctx in EDITS.items():  # a body edit can never cancel a retarget's review
+        assert groups[f"edit: {event}"] == f"reviewgate-base-{ctx['github']['run_id']}"
 
 
 # --- zizmor over every shipped and generated workflow -------------------------------------------

@@ -154,10 +154,12 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
 
 def cmd_override(args: argparse.Namespace) -> int:
     """``reviewgate override``: an audited override of the gate, as the token's own user
-    (``GET /user``; ``GITHUB_ACTOR`` is never trusted), who must have write access; bound to
-    ``--sha`` when given (the head the operator saw), else to the head when the command runs."""
+    (``GET /user``, asked of the forge whatever ``bot_login`` says; ``GITHUB_ACTOR`` is never
+    trusted), who must have write access; bound to ``--sha`` (the full head SHA the operator
+    reviewed) when given, else to the head when the command runs."""
     from ..core.config import load_config
     from ..gate import WRITE_PERMISSIONS, override_gate
+    from ..gate.override import token_user
 
     if not args.reason or not args.reason.strip():
         raise UserError("--reason is required: say why the gate is overridden")
@@ -165,14 +167,14 @@ def cmd_override(args: argparse.Namespace) -> int:
     number = _number(args, _event(args.event))
     forge, _ = _forge(args, config.gate.bot_login)
     try:
-        by = forge.whoami()
+        by = token_user(forge)
         permission = forge.permission(by)
         if permission not in WRITE_PERMISSIONS:
             raise UserError(f"the token's user {by} has {permission} access: an override "
                             "needs write access")
         sha = args.sha or forge.get_pull(number).head_sha
         result = override_gate(forge, number=number, config=config, by=by,
-                               reason=args.reason, sha=sha)
+                               reason=args.reason, sha=sha, poster=by)
     finally:
         forge.close()
     print(f"GATE=merge\nSTATE=success\nSHA={result.head_sha}\nURL={result.target_url}\n"
@@ -208,11 +210,13 @@ def cmd_command(args: argparse.Namespace) -> int:
     return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
 
 
-def _sha_prefix(text: str) -> str:
-    """A head SHA prefix: 7 to 40 hex digits (argparse type)."""
+def _full_sha(text: str) -> str:
+    """A full commit SHA: 40 hex digits (64 in a SHA-256 repository) (argparse type). A short
+    prefix is refused: a commit crafted to share it could be pushed after the override."""
     value = text.strip().lower()
-    if not 7 <= len(value) <= 40 or any(c not in "0123456789abcdef" for c in value):
-        raise argparse.ArgumentTypeError("a SHA is 7 to 40 hex digits")
+    if len(value) not in (40, 64) or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("the full head SHA (40 hex digits): a short one can "
+                                         "be matched by a crafted commit")
     return value
 
 
@@ -267,7 +271,7 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
         "reviewgate override --pr 42 --reason 'providers down; reviewed by hand'")
     _common(override)
     override.add_argument("--reason", required=True, help="why (recorded and shown)")
-    override.add_argument("--sha", type=_sha_prefix, metavar="SHA",
-                          help="the head SHA (7-40 hex digits) you reviewed; refused if the "
-                               "head is another (default: the head when this runs)")
+    override.add_argument("--sha", type=_full_sha, metavar="SHA",
+                          help="the full head SHA you reviewed; refused if the head is "
+                               "another (default: the head when this runs)")
     override.set_defaults(func=cmd_override)

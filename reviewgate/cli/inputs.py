@@ -17,19 +17,27 @@ __all__ = ["GitHistory", "change_from_diff", "change_from_git", "git_reader", "p
 
 
 def _git(*args: str) -> str:
+    """git's output as text; bytes that are not UTF-8 (a Latin-1 file in a diff) are kept as
+    lone surrogates (:func:`reviewgate.core.changeset.decode_diff`) so the diff parser marks
+    their file undecodable.
+
+    Raises:
+        InputError: git is missing or failed.
+    """
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
+        out = subprocess.run(["git", *args], capture_output=True, check=True)
     except FileNotFoundError:
         raise InputError("git is not installed") from None
     except subprocess.CalledProcessError as exc:
-        raise InputError(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from None
-    return out.stdout
+        stderr = exc.stderr.decode("utf-8", "replace").strip()
+        raise InputError(f"git {' '.join(args)} failed: {stderr}") from None
+    return out.stdout.decode("utf-8", "surrogateescape")
 
 
 def git_reader(path: str, ref: str, git_dir: str | None = None) -> str | None:
     """The text of ``path`` at commit ``ref`` (``git cat-file blob REF:PATH``) in the working
-    directory's repository, or in ``git_dir``; None when it does not exist there or is not
-    UTF-8.
+    directory's repository, or in ``git_dir``; None when it does not exist there. Bytes that
+    are not UTF-8 come back as lone surrogates (as the forge readers return them).
 
     Raises:
         UnsafePath: ``path`` is not a normalized relative repository path (git is not run).
@@ -45,16 +53,14 @@ def git_reader(path: str, ref: str, git_dir: str | None = None) -> str | None:
         return None
     if out.returncode != 0:
         return None
-    try:
-        return out.stdout.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return out.stdout.decode("utf-8", "surrogateescape")
 
 
 def change_from_git(spec: str) -> ChangeSet:
     """A change set from a local git range ``BASE..HEAD`` (or ``BASE...HEAD``: from the merge
     base). Title and body come from HEAD's commit message."""
-    from ..core.changeset import ChangeSet, parse_unified_diff
+    from ..core.changeset import ChangeSet
+    from ..core.verdict import replace_surrogates
 
     if "..." in spec:
         base, head = spec.split("...", 1)
@@ -80,26 +86,29 @@ def change_from_git(spec: str) -> ChangeSet:
     diff = _git("diff", "--no-color", "--no-ext-diff", base_sha, head_sha)
     title = _git("log", "-1", "--format=%s", head_sha).strip()
     body = _git("log", "-1", "--format=%b", head_sha).strip()
-    return ChangeSet(title=title, body=body, diff=diff, files=parse_unified_diff(diff),
-                     base_sha=base_sha, head_sha=head_sha, source=f"git {spec}")
+    return ChangeSet.from_diff(diff, title=replace_surrogates(title),
+                               body=replace_surrogates(body), base_sha=base_sha,
+                               head_sha=head_sha, source=f"git {spec}")
 
 
 def change_from_diff(path: str) -> ChangeSet:
     """A change set from a unified diff file (``-``: standard input)."""
-    from ..core.changeset import ChangeSet, parse_unified_diff
+    from ..core.changeset import ChangeSet, decode_diff
 
     try:
         if path == "-":
-            text = sys.stdin.read()
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read() if stream is not None else sys.stdin.read().encode(
+                "utf-8", "surrogateescape")
         else:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
+            data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read diff {path}: {exc.strerror}") from None
-    files = parse_unified_diff(text)
-    if not files:
+    change = ChangeSet.from_diff(decode_diff(data), source=f"diff {path}")
+    if not change.files:
         raise InputError(f"{path} contains no unified diff (no '--- '/'+++ ' or 'diff --git' "
                          "file headers)")
-    return ChangeSet(diff=text, files=files, source=f"diff {path}")
+    return change
 
 
 class GitHistory:
@@ -148,15 +157,16 @@ def previous_round(path: str) -> PreviousRound:
     Raises:
         InputError: the file is not a decision record.
     """
-    from ..core.changeset import matches
     from ..core.decision import carry_forward
     from ..ensemble.incremental import PreviousRound
     from ..ensemble.record import load_record
 
     record = load_record(path)
-    exclude = record.config.profile.policy.size_exclude
+    unreviewed = record.decision.coverage.files if record.input.ledger is not None else [
+        g.path for g in record.input.coverage_ledger(
+            record.config.profile.policy.size_exclude).files]
     return PreviousRound(head_sha=record.input.head_sha or "",
                          base_sha=record.input.base_sha or "",
                          decision=record.decision.decision, config_digest=record.config.digest,
                          findings=carry_forward(record.decision.clusters),
-                         unreviewed=[p for p in record.input.omitted if not matches(p, exclude)])
+                         unreviewed=unreviewed)

@@ -90,11 +90,13 @@ class ContextPack(BaseModel):
 
     ``omitted`` lists files left out of ``diff`` entirely; ``cut`` lists files whose diff was
     shortened (``omitted_shown``/``cut_shown``: the names as shown to reviewers, escaped and
-    capped). ``files`` is the changed-files list as shown (cut to its share of the budget;
-    ``unlisted`` more files were not listed). ``diff_tokens`` is the estimate for ``diff``;
-    ``budget_tokens`` the budget it had. In an incremental round ``increment`` is the commit
-    range the diff covers (``abc1234..def5678``), ``files``/``added``/``removed`` still describe
-    the whole pull request, and ``carried`` holds the previous round's open findings to judge.
+    capped); ``shown`` gives, per path, how many of its hunks (a prefix) ``diff`` holds (what
+    :mod:`reviewgate.core.coverage` counts). ``files`` is the changed-files list as shown
+    (cut to its share of the budget; ``unlisted`` more files were not listed).
+    ``diff_tokens`` is the estimate for ``diff``; ``budget_tokens`` the budget it had. In an
+    incremental round ``increment`` is the commit range the diff covers
+    (``abc1234..def5678``), ``files``/``added``/``removed`` still describe the whole pull
+    request, and ``carried`` holds the previous round's open findings to judge.
     """
 
     title: str
@@ -122,21 +124,25 @@ class ContextPack(BaseModel):
     increment: str = ""
     increment_files: int = 0
     carried: list[CarriedShown] = Field(default_factory=list)
+    shown: dict[str, int] = Field(default_factory=dict)
 
 
-def _cut_file(f: FileChange, budget_chars: int) -> str:
-    """The file's diff header plus as many whole hunks as fit in ``budget_chars``."""
+def _cut_file(f: FileChange, budget_chars: int) -> tuple[str, int]:
+    """The file's diff header plus as many whole hunks as fit in ``budget_chars``, and how
+    many hunks that is (``("", 0)`` when not even the first fits)."""
     text = f.text
     first = text.find("\n@@")
     head = text[: first + 1] if first != -1 else text
-    out = head
+    parts, used, kept = [head], len(head), 0
     for hunk in f.hunks:
         block = (f"@@ -{hunk.old_start},{hunk.old_len} +{hunk.new_start},{hunk.new_len} @@"
                  f"{(' ' + hunk.header) if hunk.header else ''}\n" + "\n".join(hunk.lines) + "\n")
-        if len(out) + len(block) > budget_chars:
+        if used + len(block) > budget_chars:
             break
-        out += block
-    return out if len(out) > len(head) else ""
+        parts.append(block)
+        used += len(block)
+        kept += 1
+    return ("".join(parts), kept) if kept else ("", 0)
 
 
 def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
@@ -177,6 +183,7 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
     used = 0
     omitted: list[str] = []
     cut: list[str] = []
+    held: dict[str, int] = {}  # path -> hunks of it in the pack (a prefix)
     cut_off = False  # once one file is left out for the budget, later ones are not cut in
     if not change.files and change.diff:
         parts.append(change.diff[:budget_chars])
@@ -184,12 +191,15 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
     for f in ordered:
         if f.unreadable:  # binary or patch left out: no text a reviewer could see
             omitted.append(f.path)
+            held[f.path] = 0
             continue
         if used + len(f.text) <= budget_chars:
             parts.append(f.text)
             used += len(f.text)
+            held[f.path] = len(f.hunks)
             continue
-        partial = _cut_file(f, budget_chars - used) if not cut_off else ""
+        partial, kept = _cut_file(f, budget_chars - used) if not cut_off else ("", 0)
+        held[f.path] = kept
         if partial:
             parts.append(partial)
             used += len(partial)
@@ -218,7 +228,8 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         context_tokens=estimate_tokens(context.text) if context.text else 0,
         instructions=instructions or [], sections=description_sections(body),
         ignored=ignored or [], increment=increment,
-        increment_files=len(change.files) if increment else 0, carried=carried or [])
+        increment_files=len(change.files) if increment else 0, carried=carried or [],
+        shown=held)
 
 
 def _context_chars(left: int, max_tokens: int | None) -> int:

@@ -9,6 +9,7 @@ checkout of the pull request) and ``--git`` mode (``git show REF:PATH``). Norms 
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,6 +19,9 @@ from ..core.config import Config
 from .packing import PathInstructionShown
 from .excerpts import priority
 from ..core.paths import UnsafePath, check_repo_path
+
+#: Bytes that were not UTF-8, kept as lone surrogates by the readers.
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 __all__ = ["FileReader", "RepoContext", "apply_ignore", "gather", "path_instructions"]
 
@@ -86,7 +90,7 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
                 text = reader(path, change.base_sha)
             except Exception:  # noqa: BLE001 - a missing norms file never fails a review
                 text = None
-            if text and text.strip():
+            if text and "\x00" not in text and not _SURROGATE.search(text) and text.strip():
                 parts.append(f"From {path}:\n{text.strip()}\n")
                 out.norms_files.append(path)
         norms = "\n".join(parts)
@@ -120,6 +124,8 @@ def gather(change: ChangeSet, config: Config, reader: FileReader | None, *,
             out.unread[f.path] = "not found at the head SHA"
         elif len(text.encode("utf-8", "replace")) > ctx.max_file_bytes or "\x00" in text:
             out.unread[f.path] = "binary or over context.max_file_bytes"
+        elif _SURROGATE.search(text):
+            out.unread[f.path] = "not UTF-8 text"
         else:
             out.sources[f.path] = text
     return out

@@ -17,8 +17,11 @@ from pydantic import BaseModel, Field
 
 from .errors import InputError
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "file_diff", "matches", "parse_unified_diff",
-           "patch_section", "quote_path", "unquote_path"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "decode_diff", "file_diff", "matches",
+           "parse_unified_diff", "patch_section", "quote_path", "unquote_path"]
+
+#: Lone surrogates: the bytes of a diff that were not UTF-8 (:func:`decode_diff`).
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 
@@ -35,7 +38,12 @@ class Hunk(BaseModel):
 
 
 class FileChange(BaseModel):
-    """One changed file. ``status`` is added, deleted, renamed, modified or binary."""
+    """One changed file. ``status`` is added, deleted, renamed, modified or binary.
+
+    ``undecodable``: its section of the diff held bytes that are not UTF-8 (replaced by U+FFFD
+    in ``text`` and ``hunks``, so what a reviewer would see is not the file). ``missing``: why
+    the forge gave no patch for it (``without a patch``, ``over a file limit``), when known.
+    """
 
     path: str
     old_path: str | None = None
@@ -44,6 +52,8 @@ class FileChange(BaseModel):
     removed: int = 0
     hunks: list[Hunk] = Field(default_factory=list)
     text: str = ""
+    undecodable: bool = False
+    missing: str = ""
 
     @property
     def changed(self) -> int:
@@ -52,17 +62,20 @@ class FileChange(BaseModel):
 
     @property
     def unreadable(self) -> bool:
-        """True when no reviewer can see what changed: a binary file, or a file whose diff has
-        no hunk although lines changed (a forge left its patch out, e.g. GitHub for large
-        files)."""
-        return self.status == "binary" or (not self.hunks and self.changed > 0)
+        """True when no reviewer can see what changed: a binary or undecodable file, or a file
+        whose diff has no hunk although lines changed (a forge left its patch out, e.g. GitHub
+        for large files, or past its file limit)."""
+        return (self.status == "binary" or self.undecodable or bool(self.missing)
+                or (not self.hunks and self.changed > 0))
 
 
 class ChangeSet(BaseModel):
     """Everything known about the change under review.
 
     ``diff`` is the full unified diff text; ``files`` is parsed from it. ``head_sha`` and
-    ``base_sha`` are set when known (forge or git input).
+    ``base_sha`` are set when known (forge or git input): ``base_sha`` is the base the norms are
+    read at (on a forge the base branch's tip), ``merge_base`` the commit the diff starts from
+    (on a forge the pull request's merge base; None: ``base_sha``, as for ``--git``).
     """
 
     title: str = ""
@@ -71,7 +84,13 @@ class ChangeSet(BaseModel):
     files: list[FileChange] = Field(default_factory=list)
     base_sha: str | None = None
     head_sha: str | None = None
+    merge_base: str | None = None
     source: str = ""
+
+    @property
+    def diff_base(self) -> str | None:
+        """The commit the diff starts from: ``merge_base``, else ``base_sha``."""
+        return self.merge_base or self.base_sha
 
     @property
     def added(self) -> int:
@@ -91,6 +110,17 @@ class ChangeSet(BaseModel):
             h.update(b"\0")
         return "sha256:" + h.hexdigest()
 
+    @classmethod
+    def from_diff(cls, diff: str, **meta: object) -> ChangeSet:
+        """A change set of ``diff`` (text from :func:`decode_diff`, or any str): the files
+        parsed (undecodable ones marked), the diff text with undecodable bytes as U+FFFD;
+        ``meta`` sets the other fields (title, body, SHAs, source).
+
+        Raises:
+            InputError: as :func:`parse_unified_diff`.
+        """
+        return cls(diff=_clean(diff), files=parse_unified_diff(diff), **meta)  # type: ignore[arg-type]
+
     def size(self, exclude: list[str]) -> tuple[int, int]:
         """(changed lines, changed files), leaving out paths matching any ``exclude``
         gitignore-style pattern."""
@@ -101,6 +131,18 @@ class ChangeSet(BaseModel):
 @functools.lru_cache(maxsize=64)
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def decode_diff(data: bytes) -> str:
+    """A unified diff's bytes as text: UTF-8, with every byte that is not UTF-8 kept as a lone
+    surrogate (``surrogateescape``), so :func:`parse_unified_diff` can tell which files were
+    undecodable. The text must go through :func:`parse_unified_diff` (or
+    :func:`ChangeSet.from_diff`) before a model or a comment sees it."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _clean(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def matches(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
@@ -228,6 +270,11 @@ def parse_unified_diff(text: str) -> list[FileChange]:
     def close() -> None:
         if current is not None:
             current.text = "".join(section)
+            if _SURROGATE.search(current.text):  # bytes that were not UTF-8: shown as U+FFFD
+                current.undecodable = True
+                current.text = _clean(current.text)
+                for h in current.hunks:
+                    h.lines = [_clean(line) for line in h.lines]
 
     lines = text.splitlines(keepends=True)
     i = 0
@@ -303,6 +350,8 @@ def parse_unified_diff(text: str) -> list[FileChange]:
                     hunk = None
         i += 1
     close()
+    for f in files:  # names and paths never carry the undecodable bytes further
+        f.path, f.old_path = _clean(f.path), (_clean(f.old_path) if f.old_path else f.old_path)
     return [f for f in files if f.path]  # "--- /dev/null" on both sides names no file
 
 

@@ -8,15 +8,17 @@ Rules, in order (each a default set by :class:`~reviewgate.core.config.Policy`):
    (``blockers = "corroborated"``: only blockers raised by two or more seats, grouped by
    :mod:`reviewgate.core.consolidate`);
 4. a hat whose NOT_OK votes equal or outnumber its OK votes -> at least ``defer`` (a tie
-   never merges), and so do files no reviewer saw (left out by the budget, binary, without a
-   patch) beyond ``max_unreviewed_share`` ("N files not reviewed");
+   never merges);
 5. ``split`` replaces ``defer`` when the change is oversized (changed lines or files above the
    thresholds, lockfiles and generated files excluded) or ``split_votes`` ballots suggest a split;
 6. otherwise ``merge``;
    in an incremental round, findings carried from the previous round count as they did then
    unless a quorum of seats marks them resolved (:mod:`reviewgate.core.carry`); a new finding
    that is a carried one joins it;
-7. the result does not depend on the order of seats, hats or ballots (everything is sorted).
+7. the result does not depend on the order of seats, hats or ballots (everything is sorted);
+8. nothing merges unseen: changed lines no quorum of voting ballots saw in every hat (binary,
+   undecodable, cut to the budget, over a file limit: :mod:`reviewgate.core.coverage`) beyond
+   ``max_unreviewed_share`` of the changed lines -> at least ``defer``.
 
 Imports: stdlib, pydantic and the leaf modules only; no network library.
 """
@@ -30,6 +32,7 @@ from pydantic import BaseModel, Field
 from .carry import CarriedFinding, CarriedOutcome, judge_carried, match_pairs, number_carried
 from .config import Policy
 from .consolidate import Item, group_findings
+from .coverage import Coverage, Ledger, measure
 from .verdict import SEVERITY_RANK, Ballot, Finding
 
 __all__ = [
@@ -150,6 +153,8 @@ class Decision(BaseModel):
     plain words why; ``questions`` are yes/no operator decisions. ``groups`` is the grouping of
     :func:`raised_findings` behind ``clusters`` and ``consolidated_by`` who made it
     (``deterministic`` or ``seat:NAME``), so a replay reproduces it without a model call.
+    ``coverage`` says which changed lines no quorum saw and why (rule 8); ``unreviewed`` is
+    how many files hold such lines.
     """
 
     decision: DecisionName
@@ -169,6 +174,7 @@ class Decision(BaseModel):
     groups: list[list[int]] = Field(default_factory=list)
     unreviewed: int = 0
     carried: list[CarriedOutcome] = Field(default_factory=list)
+    coverage: Coverage = Field(default_factory=Coverage)
 
     @property
     def resolved(self) -> list[CarriedOutcome]:
@@ -333,10 +339,10 @@ def corroborated_deferrals(clusters: list[Cluster], policy: Policy) -> list[Clus
 
 
 def _defer_reasons(clusters: list[Cluster], tallies: list[HatTally], policy: Policy,
-                   unreviewed: list[str], changed_files: int) -> list[str]:
+                   coverage: Coverage) -> list[str]:
     """Rules 3, 4 and 8: blocker findings and findings several seats agree on, hats without an
-    OK majority (a tie never merges), files no reviewer saw beyond ``max_unreviewed_share``.
-    Empty: nothing defers."""
+    OK majority (a tie never merges), changed lines no quorum saw beyond
+    ``max_unreviewed_share``. Empty: nothing defers."""
     reasons = []
     blocking = [c for c in clusters if c.severity == "blocker"
                 and (policy.blockers == "any" or c.corroborated)]
@@ -353,11 +359,11 @@ def _defer_reasons(clusters: list[Cluster], tallies: list[HatTally], policy: Pol
         if t.not_ok >= t.ok:
             reasons.append(f"{t.hat} hat: {t.not_ok} NOT_OK vs {t.ok} OK" +
                            (" (a tie never merges)" if t.not_ok == t.ok else ""))
-    missed = sorted(unreviewed)
-    if missed and len(missed) / max(1, changed_files) > policy.max_unreviewed_share:
-        shown = ", ".join(missed[:5]) + (", ..." if len(missed) > 5 else "")
-        reasons.append(f"{len(missed)} files not reviewed (binary, without a patch, or "
-                       f"left out of the diff the reviewers saw): {shown}")
+    if coverage.unreviewed and coverage.share > policy.max_unreviewed_share:
+        files = coverage.files
+        shown = ", ".join(files[:5]) + (", ..." if len(files) > 5 else "")
+        reasons.append(f"{coverage.describe()}, over max_unreviewed_share "
+                       f"({policy.max_unreviewed_share:.0%}) in {len(files)} file(s): {shown}")
     return reasons
 
 
@@ -377,7 +383,7 @@ def _split_reasons(policy: Policy, changed_lines: int, changed_files: int,
 def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_lines: int,
            changed_files: int, groups: list[list[int]] | None = None,
            consolidated_by: str = "deterministic",
-           unreviewed: list[str] | None = None,
+           ledger: Ledger | None = None,
            carried: list[CarriedFinding] | None = None) -> Decision:
     """Decide merge / defer / split / error from the ballots (the rules in the module
     docstring, DESIGN.md section 4, each one step below).
@@ -391,9 +397,11 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
             them); ignored, with the deterministic grouping used instead, unless it partitions
             the findings.
         consolidated_by: who made ``groups`` (recorded in the decision).
-        unreviewed: files no reviewer saw (binary, without a patch, left out of the budgeted
-            diff), lockfiles and generated files already left out; more than
-            ``policy.max_unreviewed_share`` of ``changed_files`` makes it at least ``defer``.
+        ledger: what each seat's pack held of each changed file
+            (:func:`reviewgate.core.coverage.build_ledger`); the lines no quorum of voting
+            ballots saw in every hat, over ``policy.max_unreviewed_share`` of the changed
+            lines, make it at least ``defer``. None: every line counts as seen (a recorded
+            run without a ledger, the eval of recorded findings).
         carried: in an incremental round, the previous round's open findings; those not
             resolved by a quorum of seats stay in ``clusters`` (``Cluster.carried``) and count
             as before; ``changed_lines``/``changed_files`` are then the whole pull request's.
@@ -422,13 +430,16 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
     oversized = (changed_lines > policy.split_max_changed_lines
                  or changed_files > policy.split_max_files)
     by_name = sorted(tallies, key=lambda t: t.hat)  # reasons never depend on hat order
+    coverage = Coverage() if ledger is None else measure(
+        ledger, {t.hat: sorted(b.seat for b in voting if b.hat == t.hat) for t in tallies},
+        policy.quorum)
 
     name: DecisionName
     reasons = _quorum_reasons(by_name, ballots, abstentions, policy)
     if reasons:
         name = "error"
     else:
-        reasons = _defer_reasons(clusters, by_name, policy, unreviewed or [], changed_files)
+        reasons = _defer_reasons(clusters, by_name, policy, coverage)
         split = _split_reasons(policy, changed_lines, changed_files, split_votes)
         if reasons and split:
             name, reasons = "split", reasons + split
@@ -443,4 +454,4 @@ def decide(ballots: list[Ballot], policy: Policy, *, hats: list[str], changed_li
                     changed_lines=changed_lines, changed_files=changed_files,
                     oversized=oversized, split_votes=split_votes, policy=policy,
                     consolidated_by=consolidated_by, groups=groups,
-                    unreviewed=len(unreviewed or []), carried=outcomes)
+                    unreviewed=len(coverage.files), carried=outcomes, coverage=coverage)

@@ -6,7 +6,9 @@
 - a previous round that decided (``merge``, ``defer`` or ``split``) on a recorded head and base
   SHA, under the same configuration, with every file reviewed and its findings' reviewers
   recorded;
-- the same base SHA now (a moved base changes what the whole pull request is);
+- the same merge base now (:attr:`reviewgate.core.changeset.ChangeSet.diff_base`: a new merge
+  base changes what the whole pull request is; a push to the base branch that leaves the
+  merge base as it was does not);
 - the previous head an ancestor of the new head (no force-push or rebase), asked of the
   repository's history (:class:`History`: git locally, the forge's compare API in the gate);
 - a non-empty diff between the two heads, under :data:`MAX_INCREMENTAL_SHARE` of the whole
@@ -65,9 +67,10 @@ class History(Protocol):
 
 
 class PreviousRound(BaseModel):
-    """What a round needs of the previous one: its head and base SHA, decision, the
-    configuration digest it ran under, its open findings, the files it could not review and
-    the pull request's files then (paths)."""
+    """What a round needs of the previous one: its head SHA and the commit its diff started
+    from (``base_sha``: the merge base), decision, the configuration digest it ran under, its
+    open findings, the files it could not review and the pull request's files then (paths).
+    ``problem``: why it cannot be built upon (the round is whole)."""
 
     head_sha: str = ""
     base_sha: str = ""
@@ -108,7 +111,7 @@ class RoundPlan(BaseModel):
 
 
 def _whole(change: ChangeSet, reason: str, previous: PreviousRound | None = None) -> RoundPlan:
-    return RoundPlan(mode="whole", reason=reason, from_sha=change.base_sha,
+    return RoundPlan(mode="whole", reason=reason, from_sha=change.diff_base,
                      to_sha=change.head_sha, files=len(change.files),
                      previous_head=previous.head_sha if previous else None)
 
@@ -123,10 +126,11 @@ def _why_whole(change: ChangeSet, previous: PreviousRound, config_digest: str) -
         return "same head SHA as the previous round"
     if previous.decision not in ("merge", "defer", "split"):
         return f"the previous round did not decide ({previous.decision or 'no decision'})"
-    if not previous.base_sha or not change.base_sha:
-        return "no base SHA recorded for the previous round or this one"
-    if previous.base_sha != change.base_sha:
-        return f"the base moved ({previous.base_sha[:7]} -> {change.base_sha[:7]})"
+    base = change.diff_base
+    if not previous.base_sha or not base:
+        return "no merge base recorded for the previous round or this one"
+    if previous.base_sha != base:
+        return f"the merge base moved ({previous.base_sha[:7]} -> {base[:7]})"
     if previous.config_digest and previous.config_digest != config_digest:
         return "the configuration changed since the previous round"
     if previous.unreviewed:

@@ -16,8 +16,9 @@ from typing import Callable
 
 from .. import __version__
 from .cache import VerdictCache, ballot_key, default_cache_dir
-from ..core.changeset import ChangeSet, matches
+from ..core.changeset import ChangeSet, FileChange
 from ..core.config import Config, Profile, SeatConfig
+from ..core.coverage import Ledger, build_ledger
 from ..context.packing import CarriedShown, ContextPack, build_context, estimate_tokens
 from ..core.decision import decide, raised_findings
 from ..core.errors import InputError
@@ -34,7 +35,7 @@ from .incremental import History, PreviousRound, RoundPlan, plan_round
 from ..core.carry import CarriedFinding
 from ..core.verdict import MAX_CARRIED
 
-__all__ = ["Estimate", "build_packs", "estimate_review", "prepare", "redact_change",
+__all__ = ["Estimate", "build_packs", "estimate_review", "ledger_of", "prepare", "redact_change",
            "replay_record", "review_change", "seat_budget", "shown_carried"]
 
 #: Share of the computed diff budget actually used, against tokenizer estimate error.
@@ -104,25 +105,38 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def ledger_of(change: ChangeSet, packs: dict[str, ContextPack], *,
+              ignored: list[FileChange] | None = None,
+              whole: ChangeSet | None = None) -> Ledger:
+    """The coverage ledger of a round (:func:`reviewgate.core.coverage.build_ledger`): the
+    reviewed files, what each seat's pack held of them, the ignored files, and in an
+    incremental round the whole pull request's changed lines (``whole``)."""
+    total = None
+    if whole is not None:
+        total = build_ledger(whole.files, {}).total
+    return build_ledger(change.files, {seat: p.shown for seat, p in packs.items()},
+                        ignored=ignored, total=total)
+
+
 def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profile,
             packs: dict[str, ContextPack], ballots, wall_s: float,
             replayed_from: str | None = None,
             input_record: InputRecord | None = None,
             grouping: SeatGrouping | None = None, plan: RoundPlan | None = None,
-            whole: ChangeSet | None = None) -> Record:
+            whole: ChangeSet | None = None, ledger: Ledger | None = None) -> Record:
     plan = plan or (input_record.round if input_record is not None else RoundPlan())
     changed_lines, changed_files = (whole or change).size(profile.policy.size_exclude)
     if input_record is not None:
         changed_lines, changed_files = input_record.changed_lines, input_record.changed_files
+        ledger = input_record.coverage_ledger(profile.policy.size_exclude)
+    ledger = ledger or ledger_of(change, packs)
     grouping = grouping or SeatGrouping(groups=None, by="deterministic")
     pack = min(packs.values(), key=lambda p: p.budget_tokens)
-    # a file counts as reviewed when at least one seat saw it
+    # the files no seat saw at all (what the comment lists as left out)
     unseen = [p for p in pack.omitted if all(p in other.omitted for other in packs.values())]
-    omitted = input_record.omitted if input_record is not None else unseen
-    unreviewed = [p for p in omitted if not matches(p, profile.policy.size_exclude)]
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
                       changed_files=changed_files, groups=grouping.groups,
-                      consolidated_by=grouping.by, unreviewed=unreviewed,
+                      consolidated_by=grouping.by, ledger=ledger,
                       carried=plan.carried if plan.incremental else None)
     paid = [b for b in ballots if not b.cached]
     usage = Usage(tokens_in=sum(b.tokens_in for b in paid) + grouping.tokens_in,
@@ -135,7 +149,7 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
             change, changed_lines=changed_lines, changed_files=changed_files,
             omitted=unseen, cut=pack.cut, budget_tokens=pack.budget_tokens,
             diff_tokens=pack.diff_tokens, packs={
-                name: PackRecord.of(p) for name, p in packs.items()}, plan=plan),
+                name: PackRecord.of(p) for name, p in packs.items()}, plan=plan, ledger=ledger),
         config=ConfigRecord(profile_name=profile_name, digest=config.digest(profile_name),
                             source=config.source, profile=profile),
         ballots=ballots, decision=decision, usage=usage)
@@ -186,6 +200,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     change, ignored, repo, redacted = prepare(reviewed, config, profile, reader)
     packs = build_packs(profile, change, prompter, config=config, repo=repo, norms=norms,
                         ignored=ignored, plan=plan, whole=whole_change)
+    ledger = ledger_of(change, packs, whole=whole_change,
+                       ignored=[f for f in reviewed.files if f.path in set(ignored)])
     started = time.monotonic()
 
     cache = _open_cache(config)
@@ -205,7 +221,7 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
             cache.close()
     record = _record(change, config, name, profile, packs, ballots,
                      time.monotonic() - started, grouping=grouping, plan=plan,
-                     whole=whole_change)
+                     whole=whole_change, ledger=ledger)
     record.input.redacted = redacted
     record.input.ignored = ignored
     record.input.norms_files = repo.norms_files

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..core.changeset import ChangeSet
 from ..core.config import Profile
+from ..core.changeset import matches
+from ..core.coverage import FileLedger, Ledger
 from ..context.packing import ContextPack, FileLine
 from ..core.decision import Decision
 from ..core.errors import InputError
@@ -61,12 +63,15 @@ class InputRecord(BaseModel):
     round (and why), the commit range and the findings carried; in an incremental round
     ``files``, ``added``, ``removed`` and ``digest`` describe the incremental diff and
     ``changed_lines``/``changed_files`` the whole pull request (what the decision sizes).
+    ``ledger`` is what each seat's pack held of each changed file
+    (:mod:`reviewgate.core.coverage`; None in records written before it existed).
     """
 
     source: str
     title: str
     head_sha: str | None = None
     base_sha: str | None = None
+    merge_base: str | None = None
     digest: str
     files: list[FileLine]
     added: int
@@ -83,21 +88,32 @@ class InputRecord(BaseModel):
     norms_files: list[str] = Field(default_factory=list)
     unread: dict[str, str] = Field(default_factory=dict)
     round: RoundPlan = Field(default_factory=RoundPlan)
+    ledger: Ledger | None = None
+
+    def coverage_ledger(self, exclude: list[str]) -> Ledger:
+        """The recorded ledger; for a record written before ledgers existed, one made of its
+        files left out of every pack (lockfiles and generated files, ``exclude``, excepted as
+        that version counted them), one line each."""
+        if self.ledger is not None:
+            return self.ledger
+        return Ledger(files=[FileLedger(path=p, cause="not shown", lines=1)
+                             for p in self.omitted if not matches(p, exclude)],
+                      total=self.changed_lines)
 
     @classmethod
     def of(cls, change: ChangeSet, *, changed_lines: int, changed_files: int,
            omitted: list[str], cut: list[str], budget_tokens: int,
            diff_tokens: int, packs: dict[str, PackRecord] | None = None,
-           plan: RoundPlan | None = None) -> InputRecord:
+           plan: RoundPlan | None = None, ledger: Ledger | None = None) -> InputRecord:
         """Summarise a change set (the diff itself is not stored, only its hash)."""
         return cls(source=change.source, title=change.title, head_sha=change.head_sha,
-                   base_sha=change.base_sha, digest=change.digest(),
+                   base_sha=change.base_sha, merge_base=change.diff_base, digest=change.digest(),
                    files=[FileLine(path=f.path, status=f.status, added=f.added,
                                    removed=f.removed) for f in change.files],
                    added=change.added, removed=change.removed, changed_lines=changed_lines,
                    changed_files=changed_files, omitted=omitted, cut=cut,
                    budget_tokens=budget_tokens, diff_tokens=diff_tokens, packs=packs or {},
-                   round=plan or RoundPlan())
+                   round=plan or RoundPlan(), ledger=ledger)
 
 
 class ConfigRecord(BaseModel):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..core.changeset import matches
 from ..core.config import Policy
 from ..core.decision import Decision, decide
 from ..core.errors import InputError
@@ -55,11 +54,10 @@ def shadow_decide(record: Record, policy: Policy, *, source: str = "") -> Shadow
         groups, by = before.groups, before.consolidated_by
     elif policy.consolidate.startswith("seat:"):
         by = f"deterministic ({policy.consolidate} is not asked again in a replay)"
-    unreviewed = [p for p in record.input.omitted if not matches(p, policy.size_exclude)]
     after = decide(record.ballots, policy, hats=record.config.profile.hats,
                    changed_lines=record.input.changed_lines,
                    changed_files=record.input.changed_files, groups=groups,
-                   consolidated_by=by, unreviewed=unreviewed,
+                   consolidated_by=by, ledger=record.input.coverage_ledger(policy.size_exclude),
                    carried=record.input.round.carried if record.input.round.incremental else None)
     return Shadow(source=source, title=record.input.title, before=before, after=after)
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Iterator, Protocol
 import httpx
 from tenacity import Retrying
 
+from ..core.changeset import decode_diff
 from ..core.errors import ForgeError, redact, register_secret
 from ..core.retry import parse_retry_after, policy, retryable_status
 
@@ -51,7 +52,16 @@ class Comparison:
 
 @dataclass
 class PullRequest:
-    """A pull request as the gate needs it. SHAs are full 40-hex commit ids."""
+    """A pull request as the gate needs it. SHAs are full 40-hex commit ids.
+
+    ``base_sha`` is the base branch's tip (it moves with every push to the base branch);
+    ``merge_base`` is the commit the forge diffs the head against (Forgejo/Gitea: the
+    ``merge_base`` field, which ``GET .../pulls/{n}.diff`` uses; GitHub: ``merge_base_commit``
+    of ``GET .../compare/{base}...{head}``). A decision holds for the pair (merge base, head):
+    DESIGN.md section 4, rule 9. ``updated_at`` changes with every push (and comment), so two
+    reads with the same value saw the same pull request. ``changed_files``: the forge's count
+    (None when it gives none), to find files its lists left out.
+    """
 
     number: int
     title: str
@@ -61,6 +71,10 @@ class PullRequest:
     html_url: str = ""
     author: str = ""
     state: str = "open"
+    merge_base: str = ""
+    updated_at: str = ""
+    changed_files: int | None = None
+    base_ref: str = ""
 
 
 @dataclass
@@ -135,6 +149,7 @@ class Forge(Protocol):
     def get_diff(self, number: int) -> str: ...
     def list_files(self, number: int) -> list[ChangedFile]: ...
     def whoami(self) -> str: ...
+    def token_login(self) -> str: ...
     def adopt_login(self, login: str) -> None: ...
     def list_comments(self, number: int) -> list[Comment]: ...
     def create_comment(self, number: int, body: str) -> Comment: ...
@@ -304,12 +319,17 @@ class RestForge:
         data = self.http.json("GET", f"{self._r}/pulls/{number}")
         if not isinstance(data, dict):
             raise ForgeError(f"{endpoint}: response is not a JSON object")
+        count = data.get("changed_files")
         return PullRequest(number=need(data, "number", endpoint), title=data.get("title") or "",
                            body=data.get("body") or "", head_sha=need(data, "head.sha", endpoint),
                            base_sha=(data.get("base") or {}).get("sha") or "",
                            html_url=data.get("html_url") or "",
                            author=(data.get("user") or {}).get("login", ""),
-                           state=data.get("state") or "open")
+                           state=data.get("state") or "open",
+                           merge_base=data.get("merge_base") or "",
+                           updated_at=data.get("updated_at") or "",
+                           changed_files=count if isinstance(count, int) else None,
+                           base_ref=(data.get("base") or {}).get("ref") or "")
 
     def list_files(self, number: int) -> list[ChangedFile]:
         """Every changed file, all pages."""
@@ -325,8 +345,18 @@ class RestForge:
         itself created, when ``GET /user`` is refused)."""
         self._login = login
 
+    def token_login(self) -> str:
+        """The login of the token's own user, always asked of the forge (``GET /user``), never
+        taken from a configured ``bot_login``: who holds the token, for an audit.
+
+        Raises:
+            ForgeError: the token cannot read ``/user`` (a GitHub App or Actions token: 403).
+        """
+        return need(self.http.json("GET", "/user"), "login", "GET /user")
+
     def whoami(self) -> str:
-        """The login of the token's user (the bot), from ``GET /user``.
+        """The gate's identity: the configured ``bot_login``, else the login of the token's
+        user, from ``GET /user``.
 
         Raises:
             ForgeError: the token cannot read ``/user``; the message says how to name the bot.
@@ -398,17 +428,17 @@ class RestForge:
         return (data or {}).get("permission") or "none"
 
     def _read(self, path: str, **kwargs: Any) -> str | None:
-        """GET a file body as text; None on 404 or when it is not UTF-8 text (binary)."""
+        """GET a file body as text; None on 404 (no such file at that commit). Bytes that are
+        not UTF-8 come back as lone surrogates and a binary file holds NUL characters
+        (:func:`reviewgate.core.changeset.decode_diff`): callers tell "not there" from "not
+        text" that way, never by a missing answer."""
         try:
             response = self.http.request("GET", path, **kwargs)
         except ForgeError as exc:
             if exc.status_code == 404:
                 return None
             raise
-        try:
-            return response.content.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return decode_diff(response.content)
 
     @staticmethod
     def _review(data: dict[str, Any]) -> Review:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
 from .base import Comment, Comparison, ForgeHTTP, LineComment, RestForge, Review, commit_sha
@@ -60,8 +61,10 @@ class ForgejoForge(RestForge):
         self._label_ids: dict[str, int] | None = None
 
     def get_diff(self, number: int) -> str:
-        """The unified diff of the pull request."""
-        return self.http.request("GET", f"{self._r}/pulls/{number}.diff").text
+        """The unified diff of the pull request (``GET .../pulls/{n}.diff``: ``git diff`` of
+        the stored ``merge_base`` and the head, without the forge's display limits), as
+        :func:`reviewgate.core.changeset.decode_diff` text."""
+        return decode_diff(self.http.request("GET", f"{self._r}/pulls/{number}.diff").content)
 
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment, ascending by creation (the endpoint returns all of them)."""

@@ -28,9 +28,11 @@ from __future__ import annotations
 from typing import ClassVar
 from urllib.parse import quote
 
+from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
-from .base import Comment, Comparison, ForgeHTTP, LineComment, RestForge, Review, commit_sha
+from .base import (Comment, Comparison, ForgeHTTP, LineComment, PullRequest, RestForge, Review,
+                   commit_sha, need)
 
 __all__ = ["GitHubForge"]
 
@@ -70,11 +72,32 @@ class GitHubForge(RestForge):
             api_root(url), f"Bearer {token}" if token else None,
             extra_headers={"Accept": "application/vnd.github+json",
                            "X-GitHub-Api-Version": "2022-11-28"}), bot_login)
+        self._merge_bases: dict[tuple[str, str], str] = {}
+
+    def get_pull(self, number: int) -> PullRequest:
+        """The pull request, with its merge base: ``merge_base_commit.sha`` of ``GET
+        /repos/{o}/{r}/compare/{base.sha}...{head.sha}`` (REST "Compare two commits"; the
+        pull request object carries none).
+
+        Raises:
+            ForgeError: the pull request or the comparison cannot be read.
+        """
+        pr = super().get_pull(number)
+        if pr.base_sha and pr.head_sha:
+            key = (pr.base_sha, pr.head_sha)
+            if key not in self._merge_bases:
+                endpoint = (f"{self._r}/compare/{commit_sha(pr.base_sha)}..."
+                            f"{commit_sha(pr.head_sha)}")
+                data = self.http.json("GET", endpoint, params={"per_page": 1})
+                self._merge_bases[key] = need(data, "merge_base_commit.sha", f"GET {endpoint}")
+            pr.merge_base = self._merge_bases[key]
+        return pr
 
     def get_diff(self, number: int) -> str:
         """The unified diff, via the diff media type."""
-        return self.http.request("GET", f"{self._r}/pulls/{number}",
-                                 headers={"Accept": "application/vnd.github.diff"}).text
+        return decode_diff(self.http.request(
+            "GET", f"{self._r}/pulls/{number}",
+            headers={"Accept": "application/vnd.github.diff"}).content)
 
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment, all pages, sorted by creation (the API ignores sort parameters)."""
@@ -111,8 +134,8 @@ class GitHubForge(RestForge):
         ancestor = data.get("status") in ("ahead", "identical")
         if not ancestor:
             return Comparison(ancestor=False)
-        diff = self.http.request("GET", endpoint,
-                                 headers={"Accept": "application/vnd.github.diff"}).text
+        diff = decode_diff(self.http.request(
+            "GET", endpoint, headers={"Accept": "application/vnd.github.diff"}).content)
         return Comparison(ancestor=True, diff=diff)
 
     def create_review(self, number: int, *, commit_id: str, body: str,

@@ -11,11 +11,13 @@ item, inline code, emphasis, a link, an HTML block, a table cell, or a mention i
 Grammar (one line, words separated by spaces)::
 
     /canary [--force]
-    /canary override [--sha <7-40 hex digits>] <reason>
+    /canary override --sha <the full head SHA> <reason>
 
 :func:`handle_comment` acts on an ``issue_comment`` event: only an exact command from a user
 whose repository permission is write, maintain, admin or owner does anything; anyone else gets
-at most one refusal comment per pull request, edited when the head moves.
+at most one refusal comment per pull request, edited when the head moves. An override must name
+the head it is for with its full SHA (:mod:`.override`); without one it is refused with the
+exact command for the current head.
 """
 
 from __future__ import annotations
@@ -30,17 +32,15 @@ from ..context.prompts import Prompter
 from ..core.config import Config
 from ..ensemble.fanout import Progress
 from ..forge.base import Forge
+from ..publish import markers
 from ..publish.render import posted, sanitize
-from .comments import own_comment
-from .override import WRITE_PERMISSIONS, OverrideRefused, override_gate
+from ..publish.sanitize import code
+from .override import FULL_SHA, WRITE_PERMISSIONS, OverrideRefused, override_gate
 from .run import CanaryResult, run_canary
 
-__all__ = ["REFUSAL_MARKER", "Command", "CommentOutcome", "find_command", "handle_comment"]
+__all__ = ["Command", "CommentOutcome", "find_command", "handle_comment", "refusal_header"]
 
-#: Hidden marker of a refusal comment, with the login it answers.
-REFUSAL_MARKER = "<!-- reviewgate:refusal {login} -->"
-
-_SHA = re.compile(r"[0-9a-f]{7,40}")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
@@ -100,7 +100,7 @@ def _parse(line: str) -> Command | None:
     sha = None
     if rest and rest[0] == "--sha":
         if len(rest) < 2 or not _SHA.fullmatch(rest[1].lower()):
-            return Command("override", problem="--sha needs 7 to 40 hex digits of the head SHA")
+            return Command("override", problem="--sha needs the head's full SHA (40 hex digits)")
         sha, rest = rest[1].lower(), rest[2:]
     reason = " ".join(rest)
     if not reason:
@@ -131,6 +131,23 @@ class CommentOutcome:
     result: CanaryResult | None = None
 
 
+def refusal_header(user: str, head: str = "") -> str:
+    """The header of the refusal comment answering ``user`` (about ``head``)."""
+    login = markers.header_arg(user)
+    return markers.header("refusal", login, head) if head else markers.header("refusal", login)
+
+
+def _refusal_of(body: str, user: str) -> str | None:
+    """The head a refusal comment of ours answers ``user`` about ("" when it names none), or
+    None when ``body`` is not a refusal for ``user``."""
+    head = markers.read_header(body)
+    if head is None or head.kind != "refusal" or not head.args:
+        return None
+    if head.args[0] != markers.header_arg(user):
+        return None
+    return head.args[1] if len(head.args) > 1 else ""
+
+
 def refuse(forge: Forge, number: int, *, login: str, user: str, head: str,
             text: str) -> None:
     """Post (or edit) the one refusal comment for ``user`` on this pull request.
@@ -138,13 +155,13 @@ def refuse(forge: Forge, number: int, *, login: str, user: str, head: str,
     At most one comment per user and pull request: an earlier refusal is edited when the head
     moved, and left alone (nothing posted) when it already answers this head.
     """
-    marker = REFUSAL_MARKER.format(login=sanitize(user, cell=True, limit=80))
-    body = f"{marker}\n<!-- head {head} -->\n{posted(text).strip()}"
-    existing = own_comment(forge.list_comments(number), login, marker)
-    if existing is None:
+    body = markers.compose(refusal_header(user, head), posted(text).strip())
+    mine = [c for c in forge.list_comments(number) if c.author == login
+            and _refusal_of(c.body, user) is not None]
+    if not mine:
         forge.create_comment(number, body)
-    elif f"<!-- head {head} -->" not in existing.body:
-        forge.edit_comment(existing.id, body)
+    elif _refusal_of(mine[-1].body, user) != head:
+        forge.edit_comment(mine[-1].id, body)
 
 
 def handle_comment(forge: Forge, event: dict[str, Any], *, config: Config,
@@ -191,9 +208,14 @@ def handle_comment(forge: Forge, event: dict[str, Any], *, config: Config,
         return CommentOutcome("refused", command.problem)
     if command.name == "override":
         try:
+            if command.sha is None or not FULL_SHA.fullmatch(command.sha):
+                head = forge.get_pull(number).head_sha
+                raise OverrideRefused(
+                    "an override names the head you reviewed by its full SHA; if that is "
+                    f"{head[:12]}, comment "
+                    + code(f"/canary override --sha {head} {command.reason}"))
             result = override_gate(forge, number=number, config=config, by=user,
-                                   reason=command.reason, sha=command.sha,
-                                   asked_at=comment.get("created_at"))
+                                   reason=command.reason, sha=command.sha)
         except OverrideRefused as exc:
             pr = forge.get_pull(number)
             refuse(forge, number, login=login, user=user, head=pr.head_sha,

@@ -1,42 +1,47 @@
-"""The gate's own comments on a pull request: found by hidden marker AND the bot's login, created
-once (a lost reply is found by listing again, never posted twice), edited in place, de-duplicated
-after concurrent runs, and the decision comment's hidden round history."""
+"""The gate's own comments on a pull request: found by their header line AND the bot's login,
+created once (a lost reply is found by listing again, never posted twice), edited in place,
+de-duplicated after concurrent runs, and the decision comment's round history, read from its
+trailer line only (:mod:`reviewgate.publish.markers`: text anywhere else in a body, whatever its
+encoding, is never read as a record)."""
 
 from __future__ import annotations
 
-import json
-import re
+from dataclasses import fields
 
 from ..core.errors import ForgeError
 from ..forge.base import Comment, Forge
-from ..publish.render import Round, posted
+from ..publish import markers
+from ..publish.render import Round
 
-__all__ = ["CREATE_TRIES", "dedupe", "own_comment", "read_rounds", "restore", "rounds_marker",
+__all__ = ["CREATE_TRIES", "dedupe", "is_own", "own_comment", "read_rounds", "restore",
            "slim_round", "upsert"]
 
-ROUNDS_RE = re.compile(r"<!-- reviewgate:rounds (?P<data>\[.*?\]) -->", re.DOTALL)
+_ROUND_FIELDS = {f.name for f in fields(Round)}
 
 
-def own_comment(comments: list[Comment], login: str, marker: str) -> Comment | None:
-    mine = [c for c in comments if c.author == login and marker in c.body]
+def is_own(comment: Comment, login: str, head: str) -> bool:
+    """True when ``comment`` was written by ``login`` and its first line is exactly ``head``
+    (a header from :func:`reviewgate.publish.markers.header`)."""
+    return comment.author == login and (comment.body or "").split("\n", 1)[0].rstrip(
+        "\r") == head
+
+
+def own_comment(comments: list[Comment], login: str, head: str) -> Comment | None:
+    """The latest comment of ``login`` whose header line is ``head``, or None."""
+    mine = [c for c in comments if is_own(c, login, head)]
     return mine[-1] if mine else None
 
 
 def read_rounds(body: str) -> list[Round]:
-    """The round history hidden in a decision comment (empty when none or unreadable)."""
-    m = ROUNDS_RE.search(body or "")
-    if not m:
-        return []
-    try:
-        return [Round(**item) for item in json.loads(m.group("data"))]
-    except (ValueError, TypeError):
-        return []
-
-
-def rounds_marker(rounds: list[Round]) -> str:
-    """The hidden round history; redacted like every posted text (findings are model text)."""
-    data = json.dumps([r.__dict__ for r in rounds], separators=(",", ":")).replace(">", "\\u003e")
-    return posted(f"<!-- reviewgate:rounds {data} -->")
+    """The round history of a decision comment, from its trailer line (empty when there is
+    none or it does not decode). Call it only on a comment :func:`own_comment` found."""
+    out = []
+    for item in markers.read_trailer(body) or []:
+        try:
+            out.append(Round(**{k: v for k, v in item.items() if k in _ROUND_FIELDS}))
+        except TypeError:
+            return []
+    return out
 
 
 #: Tries at creating one comment; between tries the comments are re-listed.
@@ -87,8 +92,7 @@ def dedupe(forge: Forge, number: int, login: str, markers: list[str],
     stays; ``keep`` gives the body it must hold (the current claim's)."""
     comments = forge.list_comments(number)
     for marker in markers:
-        mine = sorted((c for c in comments if c.author == login and marker in c.body),
-                      key=lambda c: c.id)
+        mine = sorted((c for c in comments if is_own(c, login, marker)), key=lambda c: c.id)
         if len(mine) < 2:
             continue
         first, extra = mine[0], mine[1:]
@@ -106,4 +110,5 @@ def slim_round(r: Round) -> Round:
     """An older round as kept in the history: its findings dropped (only the latest round's
     findings are compared against)."""
     return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
-                 fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode)
+                 fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode,
+                 merge_base=r.merge_base)

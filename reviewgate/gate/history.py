@@ -66,11 +66,15 @@ class ForgeHistory:
         try:
             for path in sorted(set(files)):
                 before, after = self.forge.read_file(path, old), self.forge.read_file(path, new)
-                if before is None and after is None and comparison.files is not None:
-                    # listed as changed, yet no text on either side: binary (not reviewed)
+                unseen = before is None and after is None and comparison.files is not None
+                if unseen or "\x00" in (before or "") or "\x00" in (after or ""):
+                    # binary on either side, or listed as changed with no text on either side
+                    # (a submodule): listed as binary, so it counts as not reviewed
                     a, b = quote_path(f"a/{path}"), quote_path(f"b/{path}")
                     sections.append(f"diff --git {a} {b}\nBinary files {a} and {b} differ\n")
                     continue
+                # bytes that are not UTF-8 stay lone surrogates: the parser marks the file
+                # undecodable (not reviewed), never "deleted" or "added"
                 sections.append(file_diff(path, before, after))
         except UnsafePath as exc:
             raise HistoryUnavailable(f"not a repository path: {exc}") from None
@@ -87,8 +91,9 @@ def previous_from_rounds(rounds: list[Round]) -> PreviousRound | None:
     if last is None:
         return None
     decision = last.decision.removesuffix(" (stale)")
-    previous = PreviousRound(head_sha=last.head_sha, base_sha=last.base_sha, decision=decision,
-                             config_digest=last.config, unreviewed=list(last.unreviewed or []))
+    previous = PreviousRound(head_sha=last.head_sha, base_sha=last.merge_base,
+                             decision=decision, config_digest=last.config,
+                             unreviewed=list(last.unreviewed or []))
     try:
         findings = [CarriedFinding.from_tracked(i, f) for i, f in enumerate(last.findings or [])]
     except (ValueError, TypeError) as exc:

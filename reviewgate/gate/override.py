@@ -1,101 +1,121 @@
 """Audited overrides (DESIGN.md sections 4 and 9): ``success`` set by a person with write access,
 bound to the head SHA that person saw, recorded with their login.
 
-The status is set first; the decision comment and its round history are written only after the
-status landed, so a failed override leaves nothing that reads as done.
+An override names its head with the full SHA (``--sha``: 40 hex digits, or 64 in a SHA-256
+repository): a short prefix can be matched by a commit the author crafts in advance and pushes
+after the override was written. The status is posted on that SHA, only while it is the pull
+request's head; its description names who, on which head and against which merge base
+(``override by LOGIN on SHA12, base MB12: reason``). The decision comment and its round
+history are written only after the status landed, so a failed override leaves nothing that
+reads as done.
+
+Who overrides is never the bot by configuration: a comment override acts as its commenter; the
+command line acts as the token's own user, asked of the forge (``GET /user``); a token that
+cannot say (a GitHub App or Actions token) cannot override.
 """
 
 from __future__ import annotations
 
+import re
+
 from ..core.config import Config
-from ..core.errors import UserError
-from ..core.timestamps import now_iso, parse_time
-from ..forge.base import Forge, PullRequest
-from ..publish.render import DECISION_MARKER, Round, posted, sanitize
-from .comments import ROUNDS_RE, own_comment, read_rounds, rounds_marker
+from ..core.errors import ForgeError, UserError
+from ..core.timestamps import now_iso
+from ..forge.base import Forge
+from ..publish import markers
+from ..publish.render import DECISION_MARKER, Round, posted, round_record
+from ..publish.sanitize import plain, sanitize
+from .comments import own_comment, read_rounds, slim_round
 from .run import CanaryResult
-from .status import OVERRIDE_PREFIX
+from .status import OVERRIDE_PREFIX, WRITE_PERMISSIONS
 
-__all__ = ["WRITE_PERMISSIONS", "OverrideRefused", "override_gate"]
+__all__ = ["FULL_SHA", "WRITE_PERMISSIONS", "OverrideRefused", "override_gate", "token_user"]
 
-#: Permissions that may steer the gate (Forgejo/Gitea: write, admin, owner; GitHub adds
-#: maintain). ``GET /repos/{o}/{r}/collaborators/{user}/permission`` in both APIs.
-WRITE_PERMISSIONS = frozenset({"write", "admin", "owner", "maintain"})
+#: A full commit SHA: SHA-1 (40 hex digits) or SHA-256 (64).
+FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class OverrideRefused(UserError):
-    """An override that must not act: wrong head, head moved since the request, no write
-    access. The message says what to do instead."""
+    """An override that must not act: wrong head, no full SHA, no write access, a token that
+    cannot say whose it is. The message says what to do instead."""
 
 
-def _bound_head(forge: Forge, pr: PullRequest, *, login: str, context: str, sha: str | None,
-                asked_at: str | None) -> None:
-    """Check that the override acts on the head SHA its author saw.
-
-    With ``sha`` (a prefix of at least 7 hex digits), the current head must start with it.
-    Without, the head must provably have been the head when the request was written: the
-    gate's own status rows on it (server time stamps) include one from before ``asked_at``.
+def token_user(forge: Forge) -> str:
+    """The login of the token's own user, asked of the forge (``GET /user``) whatever
+    ``bot_login`` the configuration names.
 
     Raises:
-        OverrideRefused: the head is another, or it may have moved after the request.
+        OverrideRefused: the forge will not say (401/403: a GitHub App installation token or an
+            Actions ``GITHUB_TOKEN``): such a token cannot override.
+        ForgeError: any other failure.
     """
-    if sha is not None:
-        if not pr.head_sha.startswith(sha.lower()):
-            raise OverrideRefused(f"the head is now {pr.head_sha[:12]}, not {sha[:12]}: "
-                                  "review the new head, then override naming it")
-        return
-    asked = parse_time(asked_at)
-    if asked is None:
-        raise OverrideRefused("cannot tell which head the override was meant for: name it "
-                              f"(--sha {pr.head_sha[:12]})")
-    seen = [parse_time(s.created_at) for s in forge.list_statuses(pr.head_sha)
-            if s.creator == login and s.context == context]
-    if not any(t is not None and t <= asked for t in seen):
-        raise OverrideRefused(f"the head moved to {pr.head_sha[:12]} after the override was "
-                              f"asked for: review it, or name it (--sha {pr.head_sha[:12]})")
+    try:
+        return forge.token_login()
+    except ForgeError as exc:
+        if exc.status_code in (401, 403):
+            raise OverrideRefused("this token cannot say whose it is (GET /user is refused: a "
+                                  "GitHub App or Actions token); an override needs a person's "
+                                  "token with write access") from None
+        raise
 
 
 def override_gate(forge: Forge, *, number: int, config: Config, by: str, reason: str,
-                  sha: str | None = None, asked_at: str | None = None) -> CanaryResult:
-    """Set ``success`` on the pull request's head as an audited override by ``by``.
+                  sha: str, poster: str | None = None) -> CanaryResult:
+    """Set ``success`` on head ``sha`` of the pull request as an audited override by ``by``.
 
-    The status description reads ``override by LOGIN on SHA12: reason``; the decision
-    comment's round history records who, why, when and on which SHA. A new head gets nothing
-    from it (statuses belong to a SHA). The caller has checked that ``by`` may write.
+    The status description reads ``override by LOGIN on SHA12, base MB12: reason``; when the
+    token is the gate's own (a comment override, or the command line run with the bot's token)
+    the decision comment's round history records who, why, when, on which head and merge base;
+    otherwise the person's own comment says so. A new head gets nothing from it (statuses
+    belong to a SHA). The caller has checked that ``by`` may write.
 
     Args:
-        sha: the head SHA (prefix, 7-40 hex digits) the person saw; see ``asked_at``.
-        asked_at: RFC 3339 time the override was asked for (the comment's ``created_at``);
-            used when ``sha`` is None: the override is refused if the head may have moved
-            after it. Both None: refused.
+        sha: the full head SHA (40 or 64 hex digits) the person reviewed.
+        poster: the login the token acts as (None: the gate's own, ``forge.whoami()``).
 
     Raises:
-        OverrideRefused: the head is not the one the person saw.
+        OverrideRefused: ``sha`` is not a full SHA, or not the pull request's head.
         ForgeError: the pull request cannot be read or the status cannot be set (then no
             comment and no round were written).
     """
+    sha = sha.lower()
     pr = forge.get_pull(number)
-    login = forge.whoami()
+    if not FULL_SHA.fullmatch(sha):
+        raise OverrideRefused(f"name the head you reviewed by its full SHA: --sha {pr.head_sha}")
+    if pr.head_sha != sha:
+        raise OverrideRefused(f"the head is now {pr.head_sha[:12]}, not {sha[:12]}: review the "
+                              f"new head, then override naming it (--sha {pr.head_sha})")
     context = config.gate.context
-    _bound_head(forge, pr, login=login, context=context, sha=sha, asked_at=asked_at)
-    reason = sanitize(reason, cell=True, limit=200)
-    head = pr.head_sha
-    description = posted(f"{OVERRIDE_PREFIX}{by} on {head[:12]}: {reason}")[:140]
+    reason = plain(reason, limit=200)
+    base = pr.merge_base or pr.base_sha
+    description = posted(f"{OVERRIDE_PREFIX}{by} on {sha[:12]}, base {base[:12]}: "
+                         f"{reason}")[:140]
     comments = forge.list_comments(number)
-    existing = own_comment(comments, login, DECISION_MARKER)
+    bot = forge.whoami()
+    poster = poster or bot
+    existing = own_comment(comments, bot, DECISION_MARKER)
     target = existing.html_url if existing is not None else pr.html_url
-    forge.set_status(head, state="success", context=context, description=description,
+    forge.set_status(sha, state="success", context=context, description=description,
                      target_url=target)
-    rounds = read_rounds(existing.body) if existing else []
-    rounds = (rounds + [Round(head_sha=head, decision="override", tallies=reason,
-                              fired_by=by, at=now_iso())])[-config.gate.history_rounds:]
-    note = (f"\n\n> 🔓 Override by @\u200b{sanitize(by, cell=True)} on `{head[:12]}` at "
-            f"{rounds[-1].at}: {reason}\n")
-    if existing is not None:
-        body = ROUNDS_RE.sub("", existing.body).rstrip() + note + "\n" + rounds_marker(rounds)
+    row = Round(head_sha=sha, decision="override", tallies=reason, fired_by=by, at=now_iso(),
+                base_sha=pr.base_sha, merge_base=base)
+    note = (f"> 🔓 Override by @\u200b{sanitize(by, cell=True)} on `{sha[:12]}` (merge base "
+            f"`{base[:12]}`) at {row.at}: {sanitize(reason, cell=True)}")
+    if poster != bot:  # a person's own token cannot edit the gate's comment: a note of theirs
+        posted_comment = forge.create_comment(number, markers.compose(
+            markers.header("override"), note))
+    elif existing is not None:
+        rounds = ([slim_round(r) for r in read_rounds(existing.body)]
+                  + [row])[-config.gate.history_rounds:]
+        content = existing.body.split("\n", 1)[1] if "\n" in existing.body else ""
+        if markers.read_trailer(existing.body) is not None:  # written anew below
+            content = content.rstrip("\n").rsplit("\n", 1)[0]
+        body = markers.compose(DECISION_MARKER, content.rstrip() + "\n\n" + note,
+                               [round_record(r) for r in rounds])
         posted_comment = forge.edit_comment(existing.id, body)
     else:
-        body = f"{DECISION_MARKER}\n## Review decision{note}\n{rounds_marker(rounds)}"
+        body = markers.compose(DECISION_MARKER, f"## Review decision\n\n{note}",
+                               [round_record(row)])
         posted_comment = forge.create_comment(number, body)
-    return CanaryResult(decision="merge", state="success", head_sha=head,
+    return CanaryResult(decision="merge", state="success", head_sha=sha,
                         description=description, target_url=posted_comment.html_url)

@@ -9,16 +9,22 @@ from ..forge.base import Forge, LineComment
 from ..core.errors import ForgeError
 from ..forge.base import safe_message
 from ..publish.inline import Placed
+from ..publish import markers
 from ..publish.render import posted, sanitize
 
 __all__ = ["MAX_INLINE", "RETIRED_MARKER", "REVIEW_MARKER", "post_review"]
 
-#: Hidden marker of the gate's pull request review (with the head SHA it reviewed).
-REVIEW_MARKER = "<!-- reviewgate:review -->"
+#: Header of the gate's pull request review.
+REVIEW_MARKER = markers.header("review")
 
 
-#: Marker of a review retired by a later round (GitHub keeps submitted reviews).
-RETIRED_MARKER = "<!-- reviewgate:review-retired -->"
+#: Header of a review retired by a later round (GitHub keeps submitted reviews).
+RETIRED_MARKER = markers.header("review-retired")
+
+
+def _kind(body: str) -> str:
+    head = markers.read_header(body)
+    return head.kind if head is not None else ""
 
 
 #: Most line comments in one review.
@@ -33,14 +39,15 @@ def post_review(forge: Forge, number: int, login: str, sha: str, placed: list[Pl
     on_diff = [p for p in placed if p.on_diff][:MAX_INLINE]
     try:
         before = {r.id for r in forge.list_reviews(number)
-                  if r.author == login and REVIEW_MARKER in r.body}
+                  if r.author == login and _kind(r.body) == "review"}
         if on_diff:
-            comments = [LineComment(path=p.path or "", line=p.line or 0, body=posted(
-                prompter.render("inline_comment.md.j2", c=p.cluster, s=sanitize)).strip())
+            comments = [LineComment(path=p.path or "", line=p.line or 0, body=markers.seal(
+                posted(prompter.render("inline_comment.md.j2", c=p.cluster,
+                                       s=sanitize)).strip()))
                 for p in on_diff]
-            body = posted(prompter.render("review_body.md.j2", marker=REVIEW_MARKER, sha=sha,
-                                          count=len(comments), url=decision_url,
-                                          d=record.decision)).strip()
+            body = markers.compose(REVIEW_MARKER, posted(prompter.render(
+                "review_body.md.j2", marker="", sha=sha, count=len(comments), url=decision_url,
+                d=record.decision)).strip()).strip()
             try:
                 forge.create_review(number, commit_id=sha, body=body, comments=comments)
             except ForgeError as exc:
@@ -48,13 +55,13 @@ def post_review(forge: Forge, number: int, login: str, sha: str, placed: list[Pl
                     raise
                 # the reply may be lost after the review landed: the re-list below tells
         live = [r for r in forge.list_reviews(number)
-                if r.author == login and REVIEW_MARKER in r.body and RETIRED_MARKER not in r.body]
+                if r.author == login and _kind(r.body) == "review"]
         if not live:
             return None if not on_diff else "line comments not posted: the review did not land"
         newest = max(r.id for r in live)
         keep = newest if on_diff and newest not in before else None
-        note = prompter.render("review_retired.md.j2", marker=REVIEW_MARKER,
-                               retired=RETIRED_MARKER, sha=sha, url=decision_url).strip()
+        note = markers.compose(RETIRED_MARKER, prompter.render(
+            "review_retired.md.j2", marker="", retired="", sha=sha, url=decision_url)).strip()
         for r in live:
             if r.id != keep:
                 forge.retire_review(number, r, note)

@@ -28,24 +28,26 @@ from typing import Callable
 from ..context.prompts import Prompter
 from ..core.changeset import ChangeSet, FileChange, parse_unified_diff, patch_section
 from ..core.config import Config, Profile
-from ..core.errors import ForgeError
+from ..core.decision import STATUS_FOR
+from ..core.errors import ForgeError, ReviewgateError
 from ..core.timestamps import now_iso
 from ..ensemble.fanout import Progress
+from ..ensemble.incremental import PreviousRound
 from ..ensemble.pipeline import review_change
 from ..ensemble.record import Record
 from ..forge.base import Forge, PullRequest, safe_message
 from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
-from ..core.changeset import matches
 from ..publish.rounds import carried_diff, compare, tracked
-from .comments import dedupe, own_comment, read_rounds, restore, rounds_marker, slim_round
+from .comments import dedupe, own_comment, read_rounds, restore, slim_round
 from .comments import upsert
 from .history import ForgeHistory, previous_from_rounds
 from .reviews import post_review
-from .status import DECISIONS, claim_holder, known_login, latest_row, learn_login, post_error
+from .status import DECISIONS, OVERRIDE_PREFIX, claim_holder, known_login, latest_row
+from .status import learn_login, override_since, post_error
 
-__all__ = ["DIFF_REFUSED", "CanaryResult", "run_canary"]
+__all__ = ["DIFF_REFUSED", "CanaryResult", "HeadMoved", "run_canary"]
 
 @dataclass
 class CanaryResult:
@@ -62,17 +64,35 @@ class CanaryResult:
     warnings: list[str] = field(default_factory=list)
 
 
+class HeadMoved(ReviewgateError):
+    """The pull request's head or merge base changed while the gate read its diff: what was
+    read may belong to another commit, so nothing read is reviewed (``pr``: the new state)."""
+
+    def __init__(self, old: PullRequest, new: PullRequest):
+        super().__init__(f"the head moved from {old.head_sha[:12]} to {new.head_sha[:12]} "
+                         f"(merge base {old.merge_base[:12] or '?'} -> "
+                         f"{new.merge_base[:12] or '?'}) while its diff was read")
+        self.pr = new
+
+
 #: Status codes with which a forge refuses the whole diff as too large (GitHub: 406 "the diff
 #: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
 #: endpoints answer 422).
 DIFF_REFUSED = (406, 413, 422)
+#: Reads of the diff before a pull request that keeps changing (comments, pushes and
+#: force-pushes back) is an error.
+READ_TRIES = 3
+#: Runs of one canary before a head that keeps moving is an error.
+MOVE_TRIES = 3
 
 
 def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
     """The change set of the pull request: the forge's unified diff, completed from the files
     API (every page). A file missing from the diff is rebuilt from its ``patch`` when the
     forge gives one; without one (binary, too large, or a forge that refused the whole diff)
-    it is listed with its counts and no hunk, so it counts as not reviewed.
+    it is listed with its counts and no hunk, so it counts as not reviewed. Files the forge
+    counts (``changed_files``) but neither list holds count as not reviewed too ("over a file
+    limit"), one line each.
 
     Raises:
         ForgeError: the diff or the files cannot be read (a refusal as too large excepted).
@@ -99,10 +119,44 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
                 sections.append(section)
                 files.extend(rebuilt)
                 continue
+        # no patch: lines no one can see, or a binary file (listed with no lines); only a
+        # rename or a deletion without lines has nothing to show
+        hidden = listed.additions + listed.deletions > 0 or status not in (
+            "renamed", "removed", "deleted")
         files.append(FileChange(path=listed.filename, status=status,
-                                added=listed.additions, removed=listed.deletions))
-    return ChangeSet(title=pr.title, body=pr.body, diff=diff + "".join(sections), files=files,
-                     head_sha=pr.head_sha, base_sha=pr.base_sha, source=label)
+                                added=listed.additions, removed=listed.deletions,
+                                missing="without a patch" if hidden else ""))
+    unlisted = (pr.changed_files or 0) - len(seen)
+    if unlisted > 0:  # the forge counts them, its lists never named them
+        files.append(FileChange(path=f"({unlisted} more files the forge did not list)",
+                                missing="over a file limit", added=unlisted))
+    whole = ChangeSet.from_diff(diff + "".join(sections), title=pr.title, body=pr.body,
+                                head_sha=pr.head_sha, base_sha=pr.base_sha,
+                                merge_base=pr.merge_base or None, source=label)
+    return whole.model_copy(update={"files": files})
+
+
+def _bound_change(forge: Forge, pr: PullRequest, label: str) -> tuple[PullRequest, ChangeSet]:
+    """The change set of ``pr``'s head against its merge base, bound to them: the pull request
+    is read again after its diff and files; a new head or merge base raises :class:`HeadMoved`
+    (what was read may belong to another commit), and a new ``updated_at`` alone (a comment, or
+    a push and a force-push back) reads everything again.
+
+    Raises:
+        HeadMoved: the head or the merge base changed.
+        ForgeError: a read failed, or the pull request kept changing for :data:`READ_TRIES`
+            reads.
+    """
+    for _ in range(READ_TRIES):
+        change = _change(forge, pr, label)
+        now = forge.get_pull(pr.number)
+        if (now.head_sha, now.merge_base) != (pr.head_sha, pr.merge_base):
+            raise HeadMoved(pr, now)
+        if now.updated_at == pr.updated_at:
+            return pr, change
+        pr = now
+    raise ForgeError(f"pull request #{pr.number} kept changing while its diff was read "
+                     f"({READ_TRIES} tries)")
 
 
 def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: str) -> None:
@@ -125,6 +179,12 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     ``GITHUB_TOKEN``) is identified by the creator of its own ``pending`` claim, which carries
     a random run id no one else can know in advance.
 
+    A decision holds for the pair (merge base, head SHA) it reviewed (DESIGN.md section 4,
+    rule 9): a head that already has one for the same merge base is not reviewed again unless
+    ``force``; a new merge base (a retargeted pull request) is. Should the head or the merge
+    base move while the diff is read, nothing read counts: ``error`` goes on the old head
+    ("not reviewed") and the new head is reviewed instead (:data:`MOVE_TRIES` times at most).
+
     Args:
         forge: the repository's forge adapter.
         number: the pull request number.
@@ -142,6 +202,29 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     context = config.gate.context
     pr = forge.get_pull(number)
     login = known_login(forge)
+    for attempt in range(MOVE_TRIES):
+        try:
+            return _run_once(forge, pr, login=login, config=config, profile_name=profile_name,
+                             fired_by=fired_by, force=force, label=label,
+                             on_progress=on_progress)
+        except HeadMoved as moved:
+            post_error(forge, pr.head_sha, context, moved, prefix="not reviewed: ")
+            if attempt + 1 == MOVE_TRIES:
+                raise ForgeError(f"{moved} ({MOVE_TRIES} times): not reviewed") from None
+            pr, login = moved.pr, known_login(forge) if login is None else login
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run_once(forge: Forge, pr: PullRequest, *, login: str | None, config: Config,
+              profile_name: str | None, fired_by: str, force: bool, label: str,
+              on_progress: Callable[[Progress], None] | None) -> CanaryResult:
+    """One run on the head ``pr`` names: the claim, the review, the publishing.
+
+    Raises:
+        HeadMoved: the head or merge base changed while the diff was read (``pending`` was
+            posted on the old head; the caller replaces it with ``error``).
+    """
+    context, number = config.gate.context, pr.number
     if login is not None and not force:
         done = _already_decided(forge, pr, context, login)
         if done is not None:
@@ -166,6 +249,8 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
                                      fired_by=fired_by, force=force,
                                      label=label or f"{forge.name} #{number}",
                                      on_progress=on_progress)
+    except HeadMoved:
+        raise
     except BaseException as exc:  # SIGTERM/SIGINT (KeyboardInterrupt) included: never pending
         post_error(forge, pr.head_sha, context, exc)
         raise
@@ -177,44 +262,104 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     return result
 
 
+def _decided_round(rounds: list[Round], pr: PullRequest) -> Round | None:
+    """The last round of the history when it decided (merge, defer or split) this head
+    against this merge base; None otherwise."""
+    if not rounds:
+        return None
+    last = rounds[-1]
+    if (last.head_sha == pr.head_sha and last.decision in DECISIONS[:3]
+            and last.merge_base and last.merge_base == (pr.merge_base or pr.base_sha)):
+        return last
+    return None
+
+
 def _already_decided(forge: Forge, pr: PullRequest, context: str, login: str, *,
                      own_claim: str | None = None) -> CanaryResult | None:
-    """The earlier decision on this head SHA, when the decision comment's last round decided
-    it and the bot's latest status row on it still says so; None otherwise (no decision, or
-    the latest row is ``pending`` or ``error``: a run in progress or one that was killed, so the
-    head is reviewed again). ``own_claim``: this run's id, whose pending row is not counted."""
+    """The earlier decision on this head SHA and merge base, when the decision comment's last
+    round decided them and the bot's latest status row on the head still says so; None
+    otherwise (no decision, another merge base, or the latest row is ``pending`` or ``error``:
+    a run in progress or one that was killed, so the head is reviewed again). ``own_claim``:
+    this run's id, whose pending row is not counted."""
     decision_comment = own_comment(forge.list_comments(pr.number), login, DECISION_MARKER)
     rounds = read_rounds(decision_comment.body) if decision_comment else []
-    if not (rounds and rounds[-1].head_sha == pr.head_sha
-            and rounds[-1].decision in DECISIONS[:3]):
+    last = _decided_round(rounds, pr)
+    if last is None:
         return None
     rows = [s for s in forge.list_statuses(pr.head_sha)
             if s.context == context and s.creator == login
             and not (own_claim and f"run {own_claim}" in s.description)]
     latest = latest_row(rows)
-    if latest is None or latest.state in ("pending", "error"):
+    if latest is None or latest.state != STATUS_FOR[last.decision]:
         return None
-    return CanaryResult(decision=rounds[-1].decision, state=latest.state, head_sha=pr.head_sha,
+    return CanaryResult(decision=last.decision, state=latest.state, head_sha=pr.head_sha,
                         description=latest.description, target_url=latest.target_url or (
                             decision_comment.html_url if decision_comment else ""),
                         skipped=True)
+
+
+def _bound_to_status(forge: Forge, previous: PreviousRound | None, context: str,
+                     login: str) -> PreviousRound | None:
+    """``previous`` with ``problem`` set unless its head carries the gate's own final status
+    for its decision (the latest row of ``login`` in ``context`` is ``success`` for merge,
+    ``failure`` for defer/split): a round whose status never landed, or that someone else's
+    record claims, is never built upon (the round is whole)."""
+    if previous is None or previous.problem or previous.decision not in DECISIONS[:3]:
+        return previous
+    try:
+        rows = [s for s in forge.list_statuses(previous.head_sha)
+                if s.context == context and s.creator == login]
+    except ForgeError as exc:
+        previous.problem = f"the previous round's status cannot be read ({safe_message(exc)})"
+        return previous
+    latest = latest_row(rows)
+    wanted = STATUS_FOR[previous.decision]
+    if latest is None or latest.state != wanted or latest.description.startswith(
+            OVERRIDE_PREFIX):
+        previous.problem = (f"the previous round's head {previous.head_sha[:7]} does not carry "
+                            f"the gate's own {wanted} status")
+    return previous
+
+
+def _round_key(r: Round) -> tuple[str, str, str, str]:
+    return (r.head_sha, r.decision, r.fired_by, r.at)
+
+
+def merge_rounds(start: list[Round], fresh: list[Round], current: Round,
+                 keep: int) -> list[Round]:
+    """The round history to write: the rounds read when the run started, the rows others wrote
+    since (an override, another run: read again just before writing, never overwritten), then
+    this run's round; the last ``keep``."""
+    known = {_round_key(r) for r in start}
+    since = [r for r in fresh if _round_key(r) not in known]
+    return ([slim_round(r) for r in start + since] + [current])[-keep:]
 
 
 def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: str,
                         profile: Profile, prompter: Prompter, login: str, run_id: str,
                         fired_by: str, force: bool, label: str,
                         on_progress: Callable[[Progress], None] | None) -> CanaryResult:
-    """Steps 3-5 of the module docstring, after the pending claim."""
+    """Steps 3-5 of the module docstring, after the pending claim.
+
+    Raises:
+        HeadMoved: the head or the merge base changed while the diff was read.
+    """
     context, number = config.gate.context, pr.number
     comments = forge.list_comments(number)
     decision_comment = own_comment(comments, login, DECISION_MARKER)
     rounds = read_rounds(decision_comment.body) if decision_comment else []
-    change = _change(forge, pr, label)
+    pr, change = _bound_change(forge, pr, label)
+    previous = _bound_to_status(forge, previous_from_rounds(rounds), context, login)
     record = review_change(change, config=config, profile_name=name, prompter=prompter,
                            on_progress=on_progress, cache_read=not force,
-                           reader=forge.read_file, previous=previous_from_rounds(rounds),
+                           reader=forge.read_file, previous=previous,
                            history=ForgeHistory(forge), whole=force,
                            no_previous="no earlier reviewed round on this pull request")
+    if profile.demo:  # fail closed: a demo model never passes the gate; one final state
+        record.decision = record.decision.model_copy(update={
+            "decision": "error", "state": "error",
+            "reasons": [prompter.render("status_demo.j2", name=name).strip()]
+            + record.decision.reasons})
     holder = claim_holder(forge, pr.head_sha, context, login)
     if holder != run_id:
         return _superseded(record, pr.head_sha, holder)
@@ -226,27 +371,27 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
               if (c := own_comment(comments, login, m)) is not None}
     for marker, seat_body in bodies.items():
         upsert(forge, number, comments, login, marker, seat_body)
-    stale = forge.get_pull(number).head_sha != pr.head_sha
+    now = forge.get_pull(number)
+    stale = (now.head_sha, now.merge_base) != (pr.head_sha, pr.merge_base)
     decision, state = record.decision.decision, record.decision.state
-    if profile.demo:  # fail closed: a demo model never passes the gate
-        decision, state = "error", "error"
     placed = place_findings(record.decision.clusters, change.files)
     plan = record.input.round
     current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
                     tallies=record.decision.tally_line(), fired_by=fired_by, at=now_iso(),
                     findings=tracked(record.decision.clusters), base_sha=pr.base_sha,
-                    config=record.config.digest, mode=plan.mode, unreviewed=[
-                        p for p in record.input.omitted
-                        if not matches(p, profile.policy.size_exclude)][:200])
-    previous = next((r for r in reversed(rounds) if r.findings is not None), None)
+                    config=record.config.digest, mode=plan.mode,
+                    unreviewed=record.decision.coverage.files[:200],
+                    merge_base=pr.merge_base or pr.base_sha)
+    prior = next((r for r in reversed(rounds) if r.findings is not None), None)
     since = None
-    if previous is not None:
-        since = (previous, carried_diff(record.decision) if plan.incremental
-                 else compare(previous.findings or [], current.findings or []))
-    rounds = ([slim_round(r) for r in rounds] + [current])[-config.gate.history_rounds:]
-    body = render_decision(record, prompter, history=rounds, placed=placed, since=since,
-                           inline=config.gate.inline, seat_sections=single)
-    body += "\n" + rounds_marker(rounds)
+    if prior is not None:
+        since = (prior, carried_diff(record.decision) if plan.incremental
+                 else compare(prior.findings or [], current.findings or []))
+    fresh_comment = before.get(DECISION_MARKER)
+    fresh = read_rounds(fresh_comment.body) if fresh_comment else []
+    history = merge_rounds(rounds, fresh, current, config.gate.history_rounds)
+    body = render_decision(record, prompter, history=history, placed=placed, since=since,
+                           inline=config.gate.inline, seat_sections=single, trailer=True)
     posted_comment = upsert(forge, number, comments, login, DECISION_MARKER, body)
     description = status_description(record, prompter, stale=stale)
     if profile.demo:
@@ -260,13 +405,18 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     if config.gate.inline:
         review_warning = post_review(forge, number, login, pr.head_sha, placed, record,
                                       prompter, posted_comment.html_url)
-    forge.set_status(pr.head_sha, state=state, context=context,
-                     description=description, target_url=posted_comment.html_url)
+    override = override_since(forge, pr.head_sha, context, run_id, login)
+    if override is None:
+        forge.set_status(pr.head_sha, state=state, context=context,
+                         description=description, target_url=posted_comment.html_url)
     dedupe(forge, number, login, [*bodies, DECISION_MARKER],
             keep={**bodies, DECISION_MARKER: body})
     result = CanaryResult(decision=decision, state=state, head_sha=pr.head_sha,
                           description=description, target_url=posted_comment.html_url,
                           stale=stale, record=record)
+    if override is not None:
+        result.warnings.append(f"{override.description[:80]} landed during this review; the "
+                               "override's success stands (not replaced)")
     if review_warning:
         result.warnings.append(review_warning)
     return result

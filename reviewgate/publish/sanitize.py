@@ -15,10 +15,19 @@ character that could start a construct. In the rewritten tree:
 - ``@`` mentions get a zero-width space after the ``@`` (no notification, and no e-mail
   autolink).
 
+- every text, code span and code block is passed through
+  :func:`reviewgate.publish.markers.neutralize`: no ``reviewgate:`` survives, however it was
+  written (entities are decoded by the parser first, so ``reviewgate&#58;`` is caught too).
+
 The output is parsed again; should it still hold a link, an image or raw HTML, the whole text
 is posted as one code span instead. Before parsing: lone surrogates become U+FFFD, zero-width
-and bidi controls are removed (Unicode TR 9; CVE-2021-42574 "Trojan Source"), HTML comments
-and look-alikes of the gate's hidden markers are defused. Imports: no network library.
+and bidi controls are removed (Unicode TR 9; CVE-2021-42574 "Trojan Source"), HTML comments are
+dropped and the prompt's fence marker (``UNTRUSTED-`` + the run's nonce) is replaced.
+
+:func:`code` builds a code span from the *raw* text (CommonMark 0.31 section 6.1: a backtick
+fence longer than any run of backticks inside, no backslash escapes, since a code span shows
+them literally); :func:`plain` is one line of plain text (a commit status description).
+Imports: no network library.
 """
 
 from __future__ import annotations
@@ -30,15 +39,17 @@ from markdown_it.token import Token
 from mdformat.renderer import MDRenderer
 
 from ..core.verdict import replace_surrogates
+from .markers import neutralize
 
-__all__ = ["FIELD_MAX", "has_active_markup", "sanitize"]
+__all__ = ["FIELD_MAX", "code", "has_active_markup", "plain", "sanitize"]
 
 #: Longest model-written text kept in one field of a comment, in characters.
 FIELD_MAX = 2000
 _PARSER = MarkdownIt("commonmark", {"linkify": True}).enable("linkify")
 _RENDER_OPTIONS = {"parser_extension": [], "mdformat": {"number": False, "wrap": "keep"}}
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
-_MARKERISH = re.compile(r"reviewgate:(decision|seat|rounds|refusal|review)", re.IGNORECASE)
+#: The prompt's fence marker (:mod:`reviewgate.context.prompts`): ``UNTRUSTED-`` + 16 hex digits.
+_FENCE = re.compile(r"UNTRUSTED-[0-9a-fA-F]{16}")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _ZWSP_AT = "@\u200b"
 #: In a parsed text node: a scheme or ``www.`` address (GFM "extended autolinks").
@@ -51,11 +62,12 @@ _ACTIVE = {"link_open", "image", "html_inline", "html_block"}
 
 
 def _text(content: str) -> Token:
-    return Token("text", "", 0, content=content)
+    return Token("text", "", 0, content=neutralize(content))
 
 
 def _code(content: str) -> Token:
-    return Token("code_inline", "code", 0, markup="`", content=" ".join(content.split()))
+    return Token("code_inline", "code", 0, markup="`",
+                 content=neutralize(" ".join(content.split())))
 
 
 def _inline(children: list[Token]) -> list[Token]:
@@ -87,6 +99,8 @@ def _inline(children: list[Token]) -> list[Token]:
                 out += [_text(" ("), _code(src), _text(")")]
         elif tok.type == "html_inline":
             out.append(_text(tok.content))
+        elif tok.type == "code_inline":
+            out.append(_code(tok.content))
         elif tok.type == "text":
             # addresses linkify-it leaves alone (a TLD it does not know) that a forge's
             # autolink extension would still link: shown as code as well
@@ -108,7 +122,10 @@ def _blocks(tokens: list[Token]) -> list[Token]:
             tok.children = _inline(tok.children or [])
         elif tok.type == "html_block":
             content = tok.content if tok.content.endswith("\n") else tok.content + "\n"
-            tok = Token("code_block", "code", 0, content=content, block=True)
+            tok = Token("code_block", "code", 0, content=neutralize(content), block=True)
+        elif tok.type in ("code_block", "fence"):
+            tok.content = neutralize(tok.content)
+            tok.info = neutralize(tok.info)
         out.append(tok)
     return out
 
@@ -142,10 +159,48 @@ def has_active_markup(markdown: str) -> bool:
     return False
 
 
-def _code_span(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+def _prepare(text: str | None) -> str:
+    """Surrogates replaced, invisible characters and HTML comments dropped, the prompt's fence
+    marker replaced."""
+    text = replace_surrogates(text or "")
+    text = _INVISIBLE.sub("", text)
+    text = _HTML_COMMENT.sub("", text)
+    return _FENCE.sub("[prompt fence]", text)
+
+
+def code(text: str | None, *, cell: bool = False, limit: int = 300) -> str:
+    """``text`` as one inline code span built from the raw text (a path, a location, an
+    address): one line, no backslash escapes (a code span would show them), a backtick fence
+    one longer than the longest run of backticks inside (CommonMark 0.31, section 6.1), markers
+    neutralized. ``cell``: ``|`` escaped as ``\\|`` for a GFM table cell (the table parser
+    removes that escape, even in a code span). Empty text gives an empty string.
+
+    Args:
+        text: any text (None is empty).
+        cell: the span goes in a table cell.
+        limit: characters kept; longer text is cut and ends with "…".
+    """
+    text = neutralize(" ".join(_prepare(text).split()))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if not text:
+        return ""
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
     fence = "`" * (longest + 1)
-    return f"{fence} {text} {fence}"
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    out = f"{fence}{pad}{text}{pad}{fence}"
+    return out.replace("|", "\\|") if cell else out
+
+
+def plain(text: str | None, *, limit: int = 140) -> str:
+    """``text`` as one line of plain text (a commit status description, which no forge renders
+    as Markdown): whitespace folded, invisible characters dropped, ``@`` mentions defused (a
+    zero-width space after the ``@``), markers neutralized, cut to ``limit`` characters."""
+    text = _MENTION.sub(_ZWSP_AT, neutralize(" ".join(_prepare(text).split())))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) -> str:
@@ -159,10 +214,7 @@ def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) ->
     Returns:
         Markdown with no working link, image, raw HTML, mention or hidden marker. Never raises.
     """
-    text = replace_surrogates(text or "")
-    text = _INVISIBLE.sub("", text)
-    text = _HTML_COMMENT.sub("", text)
-    text = _MARKERISH.sub("reviewgate-\\1", text)
+    text = _prepare(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     env: dict = {}
@@ -173,7 +225,7 @@ def sanitize(text: str | None, *, cell: bool = False, limit: int = FIELD_MAX) ->
     if cell:
         out = " ".join(out.split())
     if has_active_markup(out):  # a backstop: never expected, always safe
-        out = _code_span(" ".join(text.split()) if cell else text.replace("\n", " "))
+        return code(text, cell=cell, limit=limit)
     if cell:
         out = out.replace("|", "\\|")
-    return out
+    return neutralize(out)
