@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from loopback import reachable
 from openapi_check import SpecCheck
@@ -236,7 +236,7 @@ class FakeForgejo:
         if m and method == "GET":
             ref = query.get("ref", [""])[0]
             self.raw_reads.append((m.group(1), ref))
-            text = self.trees.get(ref, {}).get(m.group(1))
+            text = self.trees.get(ref, {}).get(unquote(m.group(1)))
             if text is None:
                 return 404, {"message": "file does not exist", "url": ""}, {}
             return 200, text, {"Content-Type": "application/octet-stream"}

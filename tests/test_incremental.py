@@ -151,7 +151,7 @@ def test_an_ancestor_push_reviews_only_the_new_commits(tmp_path, loopback, repo,
     assert outcome["status"] == "resolved" and outcome["resolved_by"] == ["a", "b", "c"]
     assert "Reviewed: commits" in captured.out and "| resolved | 1" in captured.out
     assert "round: commits" in captured.err
-    assert "- C1: **resolved** — resolved in this push" in captured.out  # each seat's marks
+    assert "- `C1`: **resolved** — resolved in this push" in captured.out  # each seat's marks
 
 
 def test_estimate_plans_the_round_as_a_review_would(tmp_path, loopback, repo, capsys):

@@ -156,7 +156,8 @@ def cmd_override(args: argparse.Namespace) -> int:
     """``reviewgate override``: an audited override of the gate, as the token's own user
     (``GET /user``, asked of the forge whatever ``bot_login`` says; ``GITHUB_ACTOR`` is never
     trusted), who must have write access; bound to ``--sha`` (the full head SHA the operator
-    reviewed) when given, else to the head when the command runs."""
+    reviewed), which is required: without it the command prints the current head's full SHA
+    to check and name."""
     from ..core.config import load_config
     from ..gate import WRITE_PERMISSIONS, override_gate
     from ..gate.override import token_user
@@ -172,7 +173,11 @@ def cmd_override(args: argparse.Namespace) -> int:
         if permission not in WRITE_PERMISSIONS:
             raise UserError(f"the token's user {by} has {permission} access: an override "
                             "needs write access")
-        sha = args.sha or forge.get_pull(number).head_sha
+        if not args.sha:
+            head = forge.get_pull(number).head_sha
+            raise UserError(f"--sha is required: name the head you reviewed by its full SHA; "
+                            f"the head is now {head} (check it, then --sha {head})")
+        sha = args.sha
         result = override_gate(forge, number=number, config=config, by=by,
                                reason=args.reason, sha=sha, poster=by)
     finally:
@@ -272,6 +277,6 @@ def add_forge_commands(sub: argparse._SubParsersAction) -> None:
     _common(override)
     override.add_argument("--reason", required=True, help="why (recorded and shown)")
     override.add_argument("--sha", type=_full_sha, metavar="SHA",
-                          help="the full head SHA you reviewed; refused if the head is "
-                               "another (default: the head when this runs)")
+                          help="the full head SHA you reviewed (required); refused if the "
+                               "head is another")
     override.set_defaults(func=cmd_override)

@@ -113,7 +113,9 @@ def excerpt(file: FileChange, text: str, *, around: int = 20) -> list[Excerpt]:
     order. Deleted files and files with no hunks get none."""
     if file.status == "deleted" or not file.hunks:
         return []
-    lines = text.splitlines()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     ranges: list[Excerpt] = []
     for hunk in file.hunks:
         if hunk.new_len == 0:
@@ -142,7 +144,9 @@ def excerpt(file: FileChange, text: str, *, around: int = 20) -> list[Excerpt]:
 def render_numbered(file: FileChange, text: str, ranges: list[Excerpt] | None) -> str:
     """The excerpts (or, with ``ranges=None``, the whole file) with new-side line numbers;
     lines the diff shows are replaced by one ``⋮ lines a-b: in the diff`` pointer."""
-    lines = text.splitlines()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     shown_in_diff: list[tuple[int, int]] = [
         (h.new_start, h.new_start + h.new_len - 1) for h in file.hunks if h.new_len > 0]
     spans = [(1, len(lines))] if ranges is None else [(r.start, r.end) for r in ranges]

@@ -20,7 +20,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from ..core.changeset import ChangeSet, FileChange, matches
+from ..core.changeset import ChangeSet, FileChange, file_keys, matches, visible_breaks
 from .excerpts import excerpt, priority, render_numbered
 
 __all__ = ["CHARS_PER_TOKEN", "CarriedShown", "ContextPack", "PathInstructionShown", "Section",
@@ -90,9 +90,11 @@ class ContextPack(BaseModel):
 
     ``omitted`` lists files left out of ``diff`` entirely; ``cut`` lists files whose diff was
     shortened (``omitted_shown``/``cut_shown``: the names as shown to reviewers, escaped and
-    capped); ``shown`` gives, per path, how many of its hunks (a prefix) ``diff`` holds (what
-    :mod:`reviewgate.core.coverage` counts). ``files`` is the changed-files list as shown
-    (cut to its share of the budget; ``unlisted`` more files were not listed).
+    capped); ``shown`` gives, per file key (:func:`reviewgate.core.changeset.file_keys`), how
+    many of its hunks (a prefix) ``diff`` holds, 1 for a shown file without hunks (a rename,
+    a mode change: its header), which is what :mod:`reviewgate.core.coverage` counts.
+    ``files`` is the changed-files list as shown (cut to its share of the budget;
+    ``unlisted`` more files were not listed).
     ``diff_tokens`` is the estimate for ``diff``; ``budget_tokens`` the budget it had. In an
     incremental round ``increment`` is the commit range the diff covers
     (``abc1234..def5678``), ``files``/``added``/``removed`` still describe the whole pull
@@ -132,11 +134,12 @@ def _cut_file(f: FileChange, budget_chars: int) -> tuple[str, int]:
     many hunks that is (``("", 0)`` when not even the first fits)."""
     text = f.text
     first = text.find("\n@@")
-    head = text[: first + 1] if first != -1 else text
+    head = visible_breaks(text[: first + 1] if first != -1 else text)
     parts, used, kept = [head], len(head), 0
     for hunk in f.hunks:
-        block = (f"@@ -{hunk.old_start},{hunk.old_len} +{hunk.new_start},{hunk.new_len} @@"
-                 f"{(' ' + hunk.header) if hunk.header else ''}\n" + "\n".join(hunk.lines) + "\n")
+        block = visible_breaks(
+            f"@@ -{hunk.old_start},{hunk.old_len} +{hunk.new_start},{hunk.new_len} @@"
+            f"{(' ' + hunk.header) if hunk.header else ''}\n" + "\n".join(hunk.lines) + "\n")
         if used + len(block) > budget_chars:
             break
         parts.append(block)
@@ -178,28 +181,31 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
     everything = change.files if listing is None else listing
     listed, list_chars = _listed(everything, int(total_chars * FILE_LIST_SHARE))
     budget_chars = max(0, total_chars - list_chars)
+    keys = dict(zip(map(id, change.files), file_keys(change.files), strict=True))
     ordered = sorted(change.files, key=lambda f: (matches(f.path, exclude), priority(f.path)))
     parts: list[str] = []
     used = 0
     omitted: list[str] = []
     cut: list[str] = []
-    held: dict[str, int] = {}  # path -> hunks of it in the pack (a prefix)
+    held: dict[str, int] = {}  # file key -> hunks of it in the pack (a prefix; 1: a header)
     cut_off = False  # once one file is left out for the budget, later ones are not cut in
     if not change.files and change.diff:
         parts.append(change.diff[:budget_chars])
         used = len(parts[0])
     for f in ordered:
+        key = keys[id(f)]
         if f.unreadable:  # binary or patch left out: no text a reviewer could see
             omitted.append(f.path)
-            held[f.path] = 0
+            held[key] = 0
             continue
-        if used + len(f.text) <= budget_chars:
-            parts.append(f.text)
-            used += len(f.text)
-            held[f.path] = len(f.hunks)
+        text = visible_breaks(f.text)
+        if used + len(text) <= budget_chars:
+            parts.append(text)
+            used += len(text)
+            held[key] = max(1, len(f.hunks))  # a rename or mode change: its header
             continue
         partial, kept = _cut_file(f, budget_chars - used) if not cut_off else ("", 0)
-        held[f.path] = kept
+        held[key] = kept
         if partial:
             parts.append(partial)
             used += len(partial)
@@ -273,7 +279,8 @@ def _pack_context(files: list[FileChange], sources: dict[str, str], budget_chars
                 blocks[f.path] = block
                 used += extra
                 whole.append(f.path)
-    return _Packed(text="".join(blocks[f.path] for f in candidates if f.path in blocks),
+    return _Packed(text=visible_breaks("".join(blocks[f.path] for f in candidates
+                                               if f.path in blocks)),
                    files=[f.path for f in candidates if f.path in blocks], whole=whole,
                    left_out=left_out)
 

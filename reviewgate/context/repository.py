@@ -46,10 +46,13 @@ class RepoContext:
 
 def apply_ignore(change: ChangeSet, globs: list[str]) -> tuple[ChangeSet, list[str]]:
     """``change`` without the files matching ``globs`` (gitignore-style), and their paths.
-    The diff text keeps only the remaining files' sections."""
+    A rename or copy is ignored only when its old path matches too: moving a source file into
+    an ignored folder removes it from where it was, and that is reviewed. The diff text keeps
+    only the remaining files' sections."""
     if not globs:
         return change, []
-    ignored = [f.path for f in change.files if matches(f.path, globs)]
+    ignored = [f.path for f in change.files if matches(f.path, globs)
+               and (not f.old_path or matches(f.old_path, globs))]
     if not ignored:
         return change, []
     kept = [f for f in change.files if f.path not in ignored]

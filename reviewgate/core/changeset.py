@@ -17,8 +17,14 @@ from pydantic import BaseModel, Field
 
 from .errors import InputError
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "decode_diff", "file_diff", "matches",
-           "parse_unified_diff", "patch_section", "quote_path", "unquote_path"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "decode_diff", "file_diff", "file_keys", "git_lines",
+           "matches", "parse_unified_diff", "patch_section", "quote_path", "unquote_path",
+           "visible_breaks"]
+
+#: Characters some languages or editors take for a line break that git does not: a lone
+#: ``\r`` (Python, old Mac), vertical tab, form feed, the file/group/record separators, NEL,
+#: U+2028 and U+2029. Shown to reviewers as escapes (:func:`visible_breaks`).
+_BREAKS = re.compile("\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 #: Lone surrogates: the bytes of a diff that were not UTF-8 (:func:`decode_diff`).
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -43,6 +49,9 @@ class FileChange(BaseModel):
     ``undecodable``: its section of the diff held bytes that are not UTF-8 (replaced by U+FFFD
     in ``text`` and ``hunks``, so what a reviewer would see is not the file). ``missing``: why
     the forge gave no patch for it (``without a patch``, ``over a file limit``), when known.
+    ``old_mode``/``mode``: git's file modes when the diff names them (``100644``, ``100755``,
+    ``120000`` a symlink, ``160000`` a submodule). ``mismatch``: the forge's file list counts
+    other lines for it than its diff holds (what the reviewers saw is not what changed).
     """
 
     path: str
@@ -54,6 +63,9 @@ class FileChange(BaseModel):
     text: str = ""
     undecodable: bool = False
     missing: str = ""
+    old_mode: str = ""
+    mode: str = ""
+    mismatch: bool = False
 
     @property
     def changed(self) -> int:
@@ -139,6 +151,26 @@ def decode_diff(data: bytes) -> str:
     undecodable. The text must go through :func:`parse_unified_diff` (or
     :func:`ChangeSet.from_diff`) before a model or a comment sees it."""
     return data.decode("utf-8", "surrogateescape")
+
+
+def file_keys(files: list[FileChange]) -> list[str]:
+    """One key per file of a change set, in order: its path, or for the second and later
+    sections of one path (git writes a type change as a deletion and an addition of the same
+    path) the path, a NUL and the section's number. What packs and the coverage ledger count
+    by, so two sections never share a count."""
+    seen: dict[str, int] = {}
+    keys = []
+    for f in files:
+        n = seen[f.path] = seen.get(f.path, 0) + 1
+        keys.append(f.path if n == 1 else f"{f.path}\0{n}")
+    return keys
+
+
+def visible_breaks(text: str) -> str:
+    """``text`` with every line-break look-alike git does not split at written as its escape
+    (``\\r``, ``\\x0c``, ``\\u2028``), so a reviewer sees one line where git has one, and
+    a ``# comment<CR>code`` line cannot pass for a comment."""
+    return _BREAKS.sub(lambda m: repr(m.group(0))[1:-1], text) if _BREAKS.search(text) else text
 
 
 def _clean(text: str) -> str:
@@ -276,7 +308,7 @@ def parse_unified_diff(text: str) -> list[FileChange]:
                 for h in current.hunks:
                     h.lines = [_clean(line) for line in h.lines]
 
-    lines = text.splitlines(keepends=True)
+    lines = git_lines(text)
     i = 0
     while i < len(lines):
         raw = lines[i]
@@ -327,8 +359,16 @@ def parse_unified_diff(text: str) -> list[FileChange]:
                 current.path = new
         elif line.startswith("new file mode"):
             current.status = "added"
+            current.mode = line[len("new file mode"):].strip()[:6]
         elif line.startswith("deleted file mode"):
             current.status = "deleted"
+            current.old_mode = line[len("deleted file mode"):].strip()[:6]
+        elif line.startswith("old mode "):
+            current.old_mode = line[len("old mode "):].strip()[:6]
+        elif line.startswith("new mode "):
+            current.mode = line[len("new mode "):].strip()[:6]
+        elif line.startswith("index ") and line.count(" ") == 2 and not current.mode:
+            current.mode = current.old_mode = line.rsplit(" ", 1)[1][:6]
         elif line.startswith("rename to "):
             current.status = "renamed"
             current.path = unquote_path(line[len("rename to "):])
@@ -355,6 +395,23 @@ def parse_unified_diff(text: str) -> list[FileChange]:
     return [f for f in files if f.path]  # "--- /dev/null" on both sides names no file
 
 
+def git_lines(text: str) -> list[str]:
+    """``text`` split as git splits it: at ``\n`` only, each line keeping its ``\n``. A form
+    feed, a lone ``\r``, ``\x1c``-``\x1e``, ``\x85`` or U+2028/U+2029 stays inside its line
+    (``str.splitlines`` would break there, and lines of the diff would vanish from every hunk
+    count)."""
+    parts = text.split("\n")
+    out = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
+def _text_lines(text: str) -> list[str]:
+    """A file's lines as git counts them, without their ``\n``."""
+    return [line.removesuffix("\n") for line in git_lines(text)]
+
+
 def file_diff(path: str, old: str | None, new: str | None) -> str:
     """One file's section of a unified diff as ``git diff`` writes it (``diff --git`` header,
     ``new file mode``/``deleted file mode`` when a side is None, 3 lines of context), built with
@@ -371,7 +428,7 @@ def file_diff(path: str, old: str | None, new: str | None) -> str:
         head.append("new file mode 100644\n")
     elif new is None:
         head.append("deleted file mode 100644\n")
-    lines = list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
+    lines = list(difflib.unified_diff(_text_lines(old or ""), _text_lines(new or ""),
                                       a if old is not None else "/dev/null",
                                       b if new is not None else "/dev/null", lineterm=""))
     return "".join(head) + "".join(line + "\n" for line in lines)

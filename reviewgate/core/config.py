@@ -155,9 +155,12 @@ class Policy(_Strict):
     raised by two or more distinct seats makes the decision at least ``defer`` (the severity of
     such a finding is the median of its seats', see :attr:`reviewgate.core.decision.Cluster.
     median_severity`); ``blocker`` decides as before this rule, ``off`` disables it.
-    ``max_unreviewed_share``: the share of files (lockfiles and generated
-    files excepted) that may be left out of what reviewers saw before the decision is at least
-    ``defer`` ("N files not reviewed"); the default 0 means any. ``consolidate``:
+    ``max_unreviewed_share``: the share of changed lines that may go unseen by a quorum of
+    voting ballots (binary, undecodable, cut to the budget, over a file limit:
+    :mod:`reviewgate.core.coverage`) before the decision is at least ``defer``; the default 0
+    means any line. ``size_exclude``: gitignore-style globs of lockfiles and generated files,
+    left out of the size that rule 5 (split) measures and packed last; they are reviewed like
+    every other file (only the top-level ``ignore`` leaves files out of review). ``consolidate``:
     ``deterministic`` groups the findings offline (:mod:`reviewgate.core.consolidate`);
     ``seat:NAME`` asks that configured seat to group them in one extra call and falls back to
     the deterministic grouping if the call fails.

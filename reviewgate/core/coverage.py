@@ -20,24 +20,37 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .changeset import FileChange
+from .changeset import FileChange, file_keys
 
 __all__ = ["CAUSES", "Coverage", "FileLedger", "Gap", "Ledger", "build_ledger", "measure"]
 
 #: Why a changed line was not reviewed, in the order the comment lists them.
-CAUSES = ("binary", "undecodable", "without a patch", "over a file limit", "cut to the budget",
+CAUSES = ("binary", "undecodable", "stored in Git LFS", "a submodule (another repository)",
+          "without a patch", "over a file limit", "inconsistent with the forge's file list",
+          "redacted as an opaque value", "cut to the budget",
           "seen by fewer than quorum voting ballots")
+#: Redactions (:mod:`reviewgate.context.redaction`) that hide an opaque value, which could be an
+#: encoded payload the code decodes and runs: the line they are on was not seen as it is.
+#: Redactions of a known key format (``github``, ``aws``, ``private-key``...) hide a credential
+#: whose shape says what it is, and do not count.
+OPAQUE = ("[REDACTED:key-material]", "[REDACTED:assigned]", "[REDACTED:jwt]")
+#: The first line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/
+#: spec.md): the diff shows the pointer, never the object a checkout gets.
+LFS_POINTER = "+version https://git-lfs.github.com/spec/v1"
 
 
 class FileLedger(BaseModel):
     """One changed file as the reviewers could see it: the changed lines of each hunk (diff
     order), or ``cause`` when no reviewer can see any of it (``binary``, ``undecodable``,
-    ``without a patch``, ``over a file limit``) with ``lines`` counted for it (at least 1)."""
+    ``stored in Git LFS``: the diff holds a pointer, ``without a patch``, ``over a file
+    limit``) with ``lines`` counted for it (at least 1)."""
 
     path: str
     hunks: list[int] = Field(default_factory=list)
     cause: str = ""
     lines: int = 0
+    key: str = ""
+    redacted: list[int] = Field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -57,7 +70,7 @@ class Ledger(BaseModel):
     """What could be seen, per file, and what each seat's pack held.
 
     ``files``: the reviewed change's files (the incremental diff in an incremental round).
-    ``shown``: seat -> path -> hunks of that file in the seat's pack (a prefix).
+    ``shown``: seat -> file key -> hunks of that file in the seat's pack (a prefix).
     ``ignored``: files the owners' ``ignore`` globs left out, with their lines.
     ``total``: changed lines of the whole pull request under review (ignored files excepted);
     in an incremental round the lines outside the incremental diff were reviewed by the earlier
@@ -112,7 +125,24 @@ def _file_cause(f: FileChange) -> str:
         return "undecodable"
     if f.unreadable:
         return f.missing or "without a patch"
+    if any(line.startswith(LFS_POINTER) for h in f.hunks[:2] for line in h.lines[:3]):
+        return "stored in Git LFS"
+    if "160000" in (f.mode, f.old_mode) or any(
+            line[1:].startswith("Subproject commit ") for h in f.hunks[:1] for line in h.lines):
+        return "a submodule (another repository)"
+    if f.mismatch:
+        return "inconsistent with the forge's file list"
     return ""
+
+
+def _units(f: FileChange) -> tuple[list[int], list[int]]:
+    """Changed lines per hunk and, per hunk, how many of them hold a redaction; a file with no
+    hunk (a rename, a mode change, an empty file) is one unit of one line: its header."""
+    if not f.hunks:
+        return [1], [0]
+    changed = [[line for line in h.lines if line[:1] in "+-"] for h in f.hunks]
+    return ([len(c) for c in changed],
+            [sum(1 for line in c if any(o in line for o in OPAQUE)) for c in changed])
 
 
 def build_ledger(files: list[FileChange], shown: dict[str, dict[str, int]], *,
@@ -121,18 +151,18 @@ def build_ledger(files: list[FileChange], shown: dict[str, dict[str, int]], *,
 
     Args:
         files: the changed files the reviewers were given (ignored files already removed).
-        shown: seat -> path -> hunks of the file in that seat's pack.
+        shown: seat -> file key (:func:`reviewgate.core.changeset.file_keys`) -> hunks of
+            the file in that seat's pack (1 for a file without hunks whose header it holds).
         ignored: the files the owners' ``ignore`` globs removed.
         total: changed lines of the whole pull request, ignored files excepted (an
             incremental round); None: the lines of ``files``.
     """
     entries = []
-    for f in files:
+    for f, key in zip(files, file_keys(files), strict=True):
         cause = _file_cause(f)
-        entries.append(FileLedger(path=f.path, cause=cause, lines=f.changed,
-                                  hunks=[] if cause else [sum(1 for line in h.lines
-                                                              if line[:1] in "+-")
-                                                          for h in f.hunks]))
+        hunks, redacted = ([], []) if cause else _units(f)
+        entries.append(FileLedger(path=f.path, key=key, cause=cause, lines=f.changed,
+                                  hunks=hunks, redacted=redacted))
     lines = sum(e.changed for e in entries)
     return Ledger(files=entries, shown=shown, total=max(lines, total or 0),
                   ignored=[Gap(path=f.path, lines=max(1, f.changed), cause="ignored")
@@ -159,15 +189,19 @@ def measure(ledger: Ledger, voting: dict[str, list[str]], quorum: int) -> Covera
             continue
         if not f.hunks:
             continue
+        key = f.key or f.path
         # per hat: the quorum-th largest prefix of hunks among the voting seats' packs
         reviewed = len(f.hunks)
         for seats in voting.values():
-            counts = sorted((ledger.shown.get(seat, {}).get(f.path, 0) for seat in seats),
+            counts = sorted((ledger.shown.get(seat, {}).get(key, 0) for seat in seats),
                             reverse=True)
             reviewed = min(reviewed, counts[quorum - 1] if len(counts) >= quorum else 0)
+        redacted = sum(f.redacted[:reviewed])
+        if redacted:
+            gaps.append(Gap(path=f.path, lines=redacted, cause="redacted as an opaque value"))
         missed = sum(f.hunks[reviewed:])
         if missed:
-            everyone = [ledger.shown.get(seat, {}).get(f.path, 0)
+            everyone = [ledger.shown.get(seat, {}).get(key, 0)
                         for seats in voting.values() for seat in seats]
             cut = any(n < len(f.hunks) for n in everyone) or not everyone
             gaps.append(Gap(path=f.path, lines=missed, cause="cut to the budget" if cut

@@ -24,6 +24,7 @@ the whole pull request: the previous round's open findings are carried
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -116,10 +117,29 @@ def _whole(change: ChangeSet, reason: str, previous: PreviousRound | None = None
                      previous_head=previous.head_sha if previous else None)
 
 
+#: git file modes an incremental diff built from file texts cannot show: a symlink, a submodule.
+SPECIAL_MODES = ("120000", "160000")
+
+
+def _special(change: ChangeSet) -> str | None:
+    """A file of the pull request an incremental diff cannot show faithfully (a symlink, a
+    submodule, a type change written as two sections of one path), or None."""
+    counts = Counter(f.path for f in change.files)
+    for f in change.files:
+        if f.mode in SPECIAL_MODES or f.old_mode in SPECIAL_MODES:
+            return f"{f.path} is a symlink or a submodule"
+        if counts[f.path] > 1:
+            return f"{f.path} changes type"
+    return None
+
+
 def _why_whole(change: ChangeSet, previous: PreviousRound, config_digest: str) -> str | None:
     """The reason a whole round is needed that the records alone show, or None."""
     if previous.problem:
         return previous.problem
+    special = _special(change)
+    if special is not None:
+        return f"the pull request holds what an incremental diff cannot show ({special})"
     if not previous.head_sha or not change.head_sha:
         return "no head SHA recorded for the previous round or this one"
     if previous.head_sha == change.head_sha:

@@ -30,6 +30,7 @@ from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from ..context.repository import FileReader, RepoContext, apply_ignore, gather, path_instructions
 from ..core.catalogue import ballot_cost
+from .echo import strip_echo
 from .fanout import Progress, run_review
 from .incremental import History, PreviousRound, RoundPlan, plan_round
 from ..core.carry import CarriedFinding
@@ -131,6 +132,7 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
         ledger = input_record.coverage_ledger(profile.policy.size_exclude)
     ledger = ledger or ledger_of(change, packs)
     grouping = grouping or SeatGrouping(groups=None, by="deterministic")
+    warnings = strip_echo(ballots)
     pack = min(packs.values(), key=lambda p: p.budget_tokens)
     # the files no seat saw at all (what the comment lists as left out)
     unseen = [p for p in pack.omitted if all(p in other.omitted for other in packs.values())]
@@ -152,7 +154,7 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
                 name: PackRecord.of(p) for name, p in packs.items()}, plan=plan, ledger=ledger),
         config=ConfigRecord(profile_name=profile_name, digest=config.digest(profile_name),
                             source=config.source, profile=profile),
-        ballots=ballots, decision=decision, usage=usage)
+        ballots=ballots, decision=decision, usage=usage, warnings=warnings)
 
 
 def review_change(change: ChangeSet, *, config: Config, profile_name: str | None = None,

@@ -137,7 +137,8 @@ class Usage(BaseModel):
 
 
 class Record(BaseModel):
-    """The whole ``decision.json``."""
+    """The whole ``decision.json``. ``warnings``: what the run corrected on its way (an answer
+    that echoed the prompt's fence lines, :mod:`reviewgate.ensemble.echo`)."""
 
     schema_version: int = SCHEMA_VERSION
     tool: str
@@ -148,6 +149,7 @@ class Record(BaseModel):
     ballots: list[Ballot]
     decision: Decision
     usage: Usage
+    warnings: list[str] = Field(default_factory=list)
 
     def dump(self) -> str:
         """Pretty JSON text with a trailing newline; known env secrets and secret-looking

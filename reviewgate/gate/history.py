@@ -50,7 +50,7 @@ class ForgeHistory:
 
     def interdiff(self, old: str, new: str, paths: list[str]) -> str:
         """The forge's diff of the two commits, or one built from each file's texts at both
-        commits (the compare's file list, else ``paths``).
+        commits (the compare's file list and ``paths``, the pull request's files).
 
         Raises:
             HistoryUnavailable: the forge refused, a path is not a repository path, or more
@@ -59,14 +59,18 @@ class ForgeHistory:
         comparison = self._compare(old, new)
         if comparison.diff is not None:
             return comparison.diff
-        files = comparison.files if comparison.files is not None else paths
+        # Forgejo's compare lists each commit's files against its first parent only: a merge
+        # commit can bring a file it never names. Every file of the pull request (then and now)
+        # is compared as well, so nothing of the whole diff escapes the incremental one.
+        files = sorted(set(comparison.files or []) | set(paths))
         if len(files) > MAX_FILES:
             raise HistoryUnavailable(f"{len(files)} files to compare (limit {MAX_FILES})")
         sections = []
         try:
             for path in sorted(set(files)):
                 before, after = self.forge.read_file(path, old), self.forge.read_file(path, new)
-                unseen = before is None and after is None and comparison.files is not None
+                unseen = (before is None and after is None and comparison.files is not None
+                          and path in comparison.files)
                 if unseen or "\x00" in (before or "") or "\x00" in (after or ""):
                     # binary on either side, or listed as changed with no text on either side
                     # (a submodule): listed as binary, so it counts as not reviewed

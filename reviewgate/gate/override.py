@@ -23,8 +23,8 @@ from ..core.errors import ForgeError, UserError
 from ..core.timestamps import now_iso
 from ..forge.base import Forge
 from ..publish import markers
-from ..publish.render import DECISION_MARKER, Round, posted, round_record
-from ..publish.sanitize import plain, sanitize
+from ..publish.render import DECISION_MARKER, Round, override_note, posted, round_record
+from ..publish.sanitize import plain
 from .comments import own_comment, read_rounds, slim_round
 from .run import CanaryResult
 from .status import OVERRIDE_PREFIX, WRITE_PERMISSIONS
@@ -99,8 +99,7 @@ def override_gate(forge: Forge, *, number: int, config: Config, by: str, reason:
                      target_url=target)
     row = Round(head_sha=sha, decision="override", tallies=reason, fired_by=by, at=now_iso(),
                 base_sha=pr.base_sha, merge_base=base)
-    note = (f"> 🔓 Override by @\u200b{sanitize(by, cell=True)} on `{sha[:12]}` (merge base "
-            f"`{base[:12]}`) at {row.at}: {sanitize(reason, cell=True)}")
+    note = override_note(by, sha, base, row.at, reason)
     if poster != bot:  # a person's own token cannot edit the gate's comment: a note of theirs
         posted_comment = forge.create_comment(number, markers.compose(
             markers.header("override"), note))

@@ -92,7 +92,8 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
     forge gives one; without one (binary, too large, or a forge that refused the whole diff)
     it is listed with its counts and no hunk, so it counts as not reviewed. Files the forge
     counts (``changed_files``) but neither list holds count as not reviewed too ("over a file
-    limit"), one line each.
+    limit"), and so does a file whose lines in the diff differ from the files list's counts
+    (``FileChange.mismatch``: the parse and the forge disagree on what changed).
 
     Raises:
         ForgeError: the diff or the files cannot be read (a refusal as too large excepted).
@@ -105,9 +106,17 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
         diff = ""
     files = parse_unified_diff(diff)
     seen = {f.path for f in files}
+    parsed = {}
+    for f in files:
+        parsed.setdefault(f.path, []).append(f)
     sections = []
     for listed in forge.list_files(pr.number):
         if listed.filename in seen:
+            mine = parsed.get(listed.filename, [])
+            if (sum(f.added for f in mine), sum(f.removed for f in mine)) != (
+                    listed.additions, listed.deletions):
+                for f in mine:  # the forge counts other lines than the diff shows
+                    f.mismatch = True
             continue
         seen.add(listed.filename)
         status = listed.status or "modified"

@@ -11,6 +11,8 @@ network imports.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from .inline import Placed
     from .rounds import RoundDiff
 
-__all__ = ["DECISION_MARKER", "FIELD_MAX", "Round", "name_list", "posted", "render_decision",
+__all__ = ["DECISION_MARKER", "FIELD_MAX", "Round", "name_list", "override_note", "posted",
+           "render_decision",
            "render_seat", "sanitize", "seat_marker", "status_description"]
 
 #: Header of the decision comment (with the bot's login, how the gate finds its comment).
@@ -84,8 +87,14 @@ class Round:
     merge_base: str = ""
 
 
+@functools.lru_cache(maxsize=1)
+def _default_prompter() -> Prompter:
+    """The shipped templates, loaded and compiled once per process."""
+    return Prompter()
+
+
 def _prompter(prompter: Prompter | None) -> Prompter:
-    p = prompter or Prompter()
+    p = prompter or _default_prompter()
     p.env.globals.update(code=code, names=name_list)  # also seen by imported macros
     return p
 
@@ -139,6 +148,13 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
     return markers.compose(DECISION_MARKER, content, records)
 
 
+def override_note(by: str, sha: str, base: str, at: str, reason: str) -> str:
+    """The line an override adds to the decision comment (or posts as its author's own
+    comment): who, on which head and merge base, when, why; every text made safe."""
+    return (f"> 🔓 Override by @\u200b{sanitize(by, cell=True)} on `{sha[:12]}` (merge base "
+            f"`{base[:12]}`) at {sanitize(at, cell=True)}: {sanitize(reason, cell=True)}")
+
+
 def round_record(r: Round) -> dict:
     """One round as the trailer stores it: its fields, every text redacted (findings are
     model text) before it is encoded."""
@@ -164,7 +180,14 @@ def status_description(record: Record, prompter: Prompter | None = None, *,
     return text if len(text) <= STATUS_DESCRIPTION_MAX else text[: STATUS_DESCRIPTION_MAX - 1] + "…"
 
 
+#: A redaction as scrub writes it; in a posted body it must stay text (``[X](url)`` would be a
+#: link, ``[X]: url`` a reference definition).
+_REDACTION = re.compile(r"\[REDACTED:([A-Za-z0-9_-]{1,40})\]")
+
+
 def posted(text: str) -> str:
     """Text about to leave the machine (comment, status, step summary): known env secrets and
-    secret-looking strings redacted (:func:`reviewgate.context.redaction.scrub`)."""
-    return scrub(text)[0]
+    secret-looking strings redacted (:func:`reviewgate.context.redaction.scrub`), each written
+    ``‹REDACTED:kind›``, so that a redaction inside rendered Markdown can never become the
+    text of a link, an image or a reference definition."""
+    return _REDACTION.sub("\u2039REDACTED:\\1\u203a", scrub(text)[0])
