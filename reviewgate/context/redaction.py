@@ -182,9 +182,9 @@ def _redact_pem(text: str) -> tuple[str, int]:
         if end:
             continue
         while i < len(lines):
-            if _PEM_END.search(lines[i]):
-                cut = _PEM_END.search(lines[i])
-                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]  # type: ignore[union-attr]
+            cut = _PEM_END.search(lines[i])
+            if cut:
+                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]
                 i += 1
                 break
             if not _is_key_body(lines[i]):
