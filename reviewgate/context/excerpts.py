@@ -25,12 +25,16 @@ __all__ = ["Excerpt", "MAX_ENCLOSING_LINES", "excerpt", "priority", "render_numb
 MAX_ENCLOSING_LINES = 160
 #: How far up (lines) to look for the enclosing definition.
 MAX_LOOKBACK = 400
+#: The modifiers (``public static``) are an atomic group and the runs after them possessive: the
+#: type run also matches modifier words, so ``public `` x 10,000 once backtracked through every
+#: split between the two (quadratic in the line). Linear time on any line (DESIGN.md section 9).
 _DEFINITION = re.compile(
-    r"^\s*(?:(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|func|fn|"
+    r"^\s*+(?:(?:export\s++)?(?:default\s++)?(?:async\s++)?(?:def|class|function|func|fn|"
     r"impl|struct|enum|trait|interface|module|namespace|type)\b|"
-    r"(?:pub(?:\([^)]*\))?\s+|public\s+|private\s+|protected\s+|static\s+|final\s+|"
-    r"abstract\s+|override\s+|virtual\s+|inline\s+|const\s+|unsafe\s+)+[\w<>\[\],\s*&:]*\(|"
-    r"(?:const|let|var)\s+\w+\s*=\s*(?:async\s*)?(?:function|\([^)]*\)\s*=>))")
+    r"(?>(?:pub(?:\([^)]*+\))?\s++|public\s++|private\s++|protected\s++|static\s++|final\s++|"
+    r"abstract\s++|override\s++|virtual\s++|inline\s++|const\s++|unsafe\s++)+)"
+    r"[\w<>\[\],\s*&:]*+\(|"
+    r"(?:const|let|var)\s++\w++\s*+=\s*+(?:async\s*+)?(?:function|\([^)]*+\)\s*+=>))")
 _TESTS = re.compile(r"(^|/)(tests?|spec|__tests__|testing)/|(^|/)test_[^/]*$|_test\.\w+$|"
                     r"\.(test|spec)\.\w+$|(^|/)conftest\.py$")
 _DOCS = re.compile(r"(^|/)(docs?|documentation)/|\.(md|rst|txt|adoc)$|(^|/)(README|CHANGELOG|"

@@ -17,9 +17,10 @@ Recognised (each replaced by ``[REDACTED:<kind>]``, the text around it kept):
   :func:`urllib.parse.urlsplit`);
 * ``Authorization``/``Proxy-Authorization`` values and ``Bearer``/``Basic``/``token`` credentials
   (RFC 9110 section 11.6.2 "Authorization");
-* high-entropy values assigned to names like ``*_SECRET``, ``*_TOKEN``, ``*PASSWORD*``,
-  ``*_API_KEY`` (at least 12 characters, letters and digits, Shannon entropy of at least 3.2 bits
-  per character, so ``TOKEN = get_token()`` is left alone).
+* literal values assigned to names like ``*_SECRET``, ``*_TOKEN``, ``*PASSWORD*``,
+  ``*_API_KEY`` (:mod:`reviewgate.context.assigned_values`): a quoted string whose content looks
+  secret, or a bare token that looks like a key (``.env``, YAML, INI); never code such as
+  ``password=self.cert[2]``, ``TOKEN = get_token()`` or ``settings.SECRET_KEY``.
 
 The count of redactions is reported, never what was redacted. Imports: stdlib and the core.
 
@@ -28,16 +29,22 @@ its lines so it still parses, the text around a secret stays readable), on every
 leaves the machine, and fast on a 500,000-line diff (``bench/bench_redaction.py``);
 detect-secrets reports findings per line (with hashed values) for a scanner, not a rewrite.
 Every pattern is checked only when a cheap literal or character-class search finds a candidate.
+
+Time is linear in the length of the text, whatever the author writes (DESIGN.md section 9): no
+pattern has nested or overlapping quantifiers, the runs after a prefix are possessive, and where a
+search from every start position would read a long run again (``eyJ-eyJ-...``, ``a://u:p@`` x
+100,000, a keyword repeated in one identifier), a scan reads each run once.
+``tests/test_linear_time.py`` checks that 1 MB takes at most 15 times as long as 100 KB (linear:
+about 10; quadratic: about 100); ``bench/bench_linear.py`` times the adversarial lines.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from urllib.parse import urlsplit
 
 from ..core.errors import redact_counted
+from .assigned_values import ascii_lower, assigned_edits, entropy, find_all
 
 __all__ = ["redact_secrets", "scrub"]
 
@@ -52,9 +59,9 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
     ("api-key", ("sk-",), re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b")),
     ("google", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("stripe", ("k_live_", "k_test_"), re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b")),
-    ("jwt", ("eyJ",),
-     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 ]
+#: One segment of a JSON Web Token (base64url); possessive: never gives characters back.
+_JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*+")
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 #: Base64 runs inside a key body (8+ characters: one chunk between ``\n`` escapes).
@@ -63,22 +70,16 @@ _KEY_CHUNK = re.compile(r"(?<!\\)[A-Za-z0-9+/]{8,}={0,2}")
 _PEM_HEADER = re.compile(r"^\s*[\"']?(Proc-Type|DEK-Info|Comment|Version|Hash|Charset):",
                          re.IGNORECASE)
 #: Candidate URLs with a userinfo part; :func:`urllib.parse.urlsplit` decides.
-_URL_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/@'\"`<>]+@[^\s'\"`<>]*")
-_AUTH = re.compile(r"(?i)(bearer|basic|token|digest)([ \t]+)([A-Za-z0-9._~+/-]{12,}=*)")
+#: The candidate ends with the host (the netloc :func:`~urllib.parse.urlsplit` reads): a tail up
+#: to the end of the line would be read again from every ``://`` in it.
+_URL_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/@'\"`<>]++@[^\s/?#'\"`<>]*+")
+_AUTH = re.compile(r"(?i)(bearer|basic|token|digest)([ \t]++)([A-Za-z0-9._~+/-]{12,}+=*+)")
 _AUTH_LITERALS = ("bearer ", "basic ", "token ", "digest ")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{1,20}$")
 #: Maps the base64 alphabet to "a": a run of 40 is then a plain substring search (C speed).
 _B64_TABLE = str.maketrans({c: "a" for c in
                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"})
 _NOT_A = re.compile(r"[^a]|$")
-
-
-def _find_all(text: str, literal: str):
-    """Every index of ``literal`` in ``text`` (str.find: no regex pass over the text)."""
-    idx = text.find(literal)
-    while idx >= 0:
-        yield idx
-        idx = text.find(literal, idx + 1)
 
 
 def _base64_runs(text: str):
@@ -111,26 +112,35 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, int]:
     out.append(text[last:])
     edits.clear()
     return "".join(out), n
-#: Lower-case parts of the names :data:`_ASSIGNED` looks at: only lines holding one are searched.
-_KEYWORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey", "access_key",
-             "privatekey", "private_key", "auth")
-_ASSIGNED = re.compile(
-    r"(?i)\b([A-Z0-9_.-]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-    r"CLIENT_?SECRET|AUTH)[A-Z0-9_.-]*)(['\"]?\s*(?::|=|=>|:=)\s*)(['\"]?)([^\s'\"`,;)]{12,})\3")
 
 
-def _entropy(value: str) -> float:
-    counts = Counter(value)
-    n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+def _is_word(ch: str) -> bool:
+    """True for a character of ``\\w`` (what ``\\b`` looks at)."""
+    return ch.isalnum() or ch == "_"
 
 
-def _looks_secret(value: str) -> bool:
-    if "(" in value or value.startswith(("$", "{", "<", "os.", "process.", "env")):
-        return False
-    has_alpha = any(ch.isalpha() for ch in value)
-    has_digit = any(ch.isdigit() for ch in value)
-    return has_alpha and has_digit and _entropy(value) >= 3.2
+def _jwt_edits(text: str) -> list[tuple[int, int, str]]:
+    """Every JSON Web Token (``eyJ<8+>.eyJ<8+>.<8+>``, base64url segments, a word boundary
+    before it), as edits. Linear: when a start fails, every later ``eyJ`` in the same first
+    segment would end that segment at the same place and fail the same way, so the scan goes on
+    after the segment."""
+    edits: list[tuple[int, int, str]] = []
+    idx = text.find("eyJ")
+    while idx >= 0:
+        if idx and _is_word(text[idx - 1]):
+            idx = text.find("eyJ", idx + 1)
+            continue
+        end1 = _JWT_SEGMENT.match(text, idx + 3).end()  # type: ignore[union-attr]
+        resume = end1
+        if end1 - idx >= 11 and text.startswith(".eyJ", end1):
+            end2 = _JWT_SEGMENT.match(text, end1 + 4).end()  # type: ignore[union-attr]
+            if end2 - end1 >= 12 and text.startswith(".", end2):
+                end3 = _JWT_SEGMENT.match(text, end2 + 1).end()  # type: ignore[union-attr]
+                if end3 - end2 >= 9:
+                    edits.append((idx, end3, "[REDACTED:jwt]"))
+                    resume = end3
+        idx = text.find("eyJ", max(resume, idx + 1))
+    return edits
 
 
 def _key_line(line: str) -> str:
@@ -172,9 +182,9 @@ def _redact_pem(text: str) -> tuple[str, int]:
         if end:
             continue
         while i < len(lines):
-            if _PEM_END.search(lines[i]):
-                cut = _PEM_END.search(lines[i])
-                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]  # type: ignore[union-attr]
+            cut = _PEM_END.search(lines[i])
+            if cut:
+                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]
                 i += 1
                 break
             if not _is_key_body(lines[i]):
@@ -188,7 +198,7 @@ def _random_base64(run: str) -> bool:
     """True for a run that looks like key material rather than text or a digest."""
     value = run.rstrip("=")
     return (any(c.isupper() for c in value) and any(c.islower() for c in value)
-            and any(c.isdigit() for c in value) and _entropy(value) >= 4.5)
+            and any(c.isdigit() for c in value) and entropy(value) >= 4.5)
 
 
 def _url_password(m: re.Match[str]) -> str | None:
@@ -225,6 +235,9 @@ def redact_secrets(text: str) -> tuple[str, int]:
         if any(literal in text for literal in literals):
             text, n = pattern.subn(f"[REDACTED:{kind}]", text)
             count += n
+    if "eyJ" in text:
+        text, n = _apply(text, _jwt_edits(text))
+        count += n
 
     for start, end in _base64_runs(text):
         run = text[start:end]
@@ -236,7 +249,7 @@ def redact_secrets(text: str) -> tuple[str, int]:
     count += n
 
     if "@" in text:
-        for idx in _find_all(text, "://"):
+        for idx in find_all(text, "://"):
             scheme = _SCHEME.search(text, max(0, idx - 21), idx)
             m = _URL_USERINFO.match(text, scheme.start()) if scheme else None
             clean = _url_password(m) if m else None
@@ -245,36 +258,17 @@ def redact_secrets(text: str) -> tuple[str, int]:
         text, n = _apply(text, edits)
         count += n
 
-    low = text.lower()
+    low = ascii_lower(text)
     for literal in _AUTH_LITERALS:
-        for idx in _find_all(low, literal):
+        for idx in find_all(low, literal):
             m = _AUTH.match(text, idx)
             if m and (idx == 0 or not text[idx - 1].isalnum()) and _looks_credential(m.group(3)):
                 edits.append((m.start(3), m.end(3), "[REDACTED:authorization]"))
     text, n = _apply(text, edits)
     count += n
 
-    def assigned(m: re.Match[str]) -> str:
-        nonlocal count
-        if "[REDACTED" in m.group(4) or not _looks_secret(m.group(4)):
-            return m.group(0)
-        count += 1
-        return f"{m.group(1)}{m.group(2)}{m.group(3)}[REDACTED:assigned]{m.group(3)}"
-
-    low = text.lower()
-    spans: set[tuple[int, int]] = set()
-    for word in _KEYWORDS:  # only the lines holding a keyword are searched
-        for idx in _find_all(low, word):
-            start = text.rfind("\n", 0, idx) + 1
-            end = text.find("\n", idx)
-            spans.add((start, len(text) if end < 0 else end))
-    for start, end in spans:
-        line = text[start:end]
-        changed = _ASSIGNED.sub(assigned, line)
-        if changed != line:
-            edits.append((start, end, changed))
-    text, _ = _apply(text, edits)
-    return text, count
+    text, n = _apply(text, assigned_edits(text))
+    return text, count + n
 
 
 def _looks_credential(value: str) -> bool:
@@ -284,7 +278,7 @@ def _looks_credential(value: str) -> bool:
         return False
     has_alpha = any(ch.isalpha() for ch in value)
     has_digit = any(ch.isdigit() for ch in value)
-    return has_alpha and has_digit and _entropy(value) >= 3.0
+    return has_alpha and has_digit and entropy(value) >= 3.0
 
 
 def scrub(text: str) -> tuple[str, int]:

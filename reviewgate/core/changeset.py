@@ -29,7 +29,11 @@ _BREAKS = re.compile("\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 #: Lone surrogates: the bytes of a diff that were not UTF-8 (:func:`decode_diff`).
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+#: Every quantifier is possessive or followed by a character it cannot match, and the pattern is
+#: anchored, so a header line is read once (linear time on any line, DESIGN.md section 9).
+_HUNK = re.compile(r"^@@ -(\d++)(?:,(\d++))? \+(\d++)(?:,(\d++))? @@(.*+)$")
+#: Digits allowed in a hunk header number (git never writes more; ``int`` refuses over 4,300).
+MAX_HUNK_DIGITS = 12
 
 
 class Hunk(BaseModel):
@@ -265,7 +269,9 @@ def _strip_prefix(path: str) -> str | None:
     return path
 
 
-_QUOTED_PAIR = re.compile(r'^("(?:[^"\\]|\\.)*"|\S+) ("(?:[^"\\]|\\.)*"|\S+)$')
+#: Possessive: a quoted path ends only at an unescaped quote, a bare one only at a blank, so giving
+#: characters back never helps and the line is read once.
+_QUOTED_PAIR = re.compile(r'^("(?:[^"\\]|\\.)*+"|\S++) ("(?:[^"\\]|\\.)*+"|\S++)$')
 
 
 def _git_paths(rest: str) -> tuple[str | None, str | None]:
@@ -290,8 +296,11 @@ def parse_unified_diff(text: str) -> list[FileChange]:
     section that names no file. A hunk's lines are counted by its header lengths, so a removed
     line that starts with ``---`` is not taken for a file header.
 
+    Time is linear in ``len(text)`` (every pattern is anchored and possessive).
+
     Raises:
-        InputError: a quoted path with an escape git never writes (:func:`unquote_path`).
+        InputError: a quoted path with an escape git never writes (:func:`unquote_path`), or a
+            hunk header number of more than :data:`MAX_HUNK_DIGITS` digits.
     """
     files: list[FileChange] = []
     current: FileChange | None = None
@@ -378,6 +387,9 @@ def parse_unified_diff(text: str) -> list[FileChange]:
             current.status = "binary"
         else:
             m = _HUNK.match(line)
+            if m and any(len(n or "") > MAX_HUNK_DIGITS for n in m.group(1, 2, 3, 4)):
+                raise InputError(f"hunk header with a number of more than {MAX_HUNK_DIGITS} "
+                                 f"digits in the diff: {line[:80]!r}")
             if m:
                 old_len = int(m.group(2)) if m.group(2) is not None else 1
                 new_len = int(m.group(4)) if m.group(4) is not None else 1

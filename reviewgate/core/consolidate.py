@@ -90,8 +90,9 @@ _IDENTISH = re.compile(r"[_./:#(]|[a-z][A-Z]")
 _EXT = (r"py|pyi|js|mjs|cjs|jsx|ts|tsx|rb|go|java|kt|kts|scala|rs|c|h|cc|cpp|cxx|hpp|cs|php|"
         r"scss|sass|less|css|html?|erb|haml|hbs|vue|svelte|sql|ya?ml|json|toml|ini|cfg|md|rst|"
         r"sh|bash|swift|m|mm|ex|exs|erl|hs|ml|lua|pl|r|dart|tf|proto|gradle|xml|lock|txt")
+#: A line number has at most 9 digits (``int`` refuses over 4,300): a longer one names no line.
 _PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*\w\.(?:" + _EXT + r"))\b"
-                   r"(?:(?::|#L| lines? |, lines? )(\d+))?", re.IGNORECASE)
+                   r"(?:(?::|#L| lines? |, lines? )(\d{1,9}+)(?!\d))?", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,9 +15,14 @@ from dataclasses import dataclass
 
 __all__ = ["Location", "parse_location"]
 
+#: Anchored; the path ends at the first character a path cannot hold (the lazy path meets each
+#: separator once) and every later run is possessive, so a text is read once (linear time on any
+#: text, DESIGN.md section 9). A line number has at most 9 digits (``int`` refuses over 4,300):
+#: a longer one names no line.
 _LOCATION = re.compile(
-    r"^\s*`?(?P<path>[^\s:#`]+?)`?"
-    r"(?:(?::L?|#L|\s+lines?\s+)(?P<line>\d+)(?:\s*[-–]\s*L?\d+)?\b|(?=$|[\s:,;)`]))",
+    r"^\s*+`?(?P<path>[^\s:#`]+?)`?"
+    r"(?:(?::L?|#L|\s++lines?\s++)(?P<line>\d{1,9}+)(?:\s*+[-–]\s*+L?\d++)?\b"
+    r"|(?=$|[\s:,;)`]))",
     re.IGNORECASE)
 
 
@@ -31,7 +36,7 @@ class Location:
 
 def parse_location(text: str | None) -> Location | None:
     """The location at the start of ``text``, or None when it does not start with a path-like
-    word (one holding a ``/`` or a ``.``)."""
+    word (one holding a ``/`` or a ``.``). Time is linear in ``len(text)``."""
     m = _LOCATION.match(text or "")
     if not m:
         return None

@@ -22,7 +22,7 @@ from ..core.retry import parse_retry_after, policy, retryable_status
 
 __all__ = ["ChangedFile", "Comment", "Comparison", "Forge", "ForgeHTTP", "LineComment",
            "PullRequest", "RestForge", "Review", "StatusRow", "commit_sha", "need",
-           "safe_message"]
+           "next_link", "safe_message"]
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 
@@ -171,7 +171,25 @@ class Forge(Protocol):
     def close(self) -> None: ...
 
 
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+#: What follows the ``>`` of a ``rel="next"`` link (RFC 8288 section 3, as GitHub and Forgejo
+#: write it); matched only right after a ``>``.
+_REL_NEXT = re.compile(r';\s*+rel="next"')
+
+
+def next_link(header: str) -> str | None:
+    """The URL of the ``rel="next"`` link of a ``Link`` header (``<URL>; rel="next"``), or None.
+
+    The same link the pattern ``<([^>]+)>;\\s*rel="next"`` finds, by a scan that reads the
+    header once: that pattern, searched from every ``<``, read the rest of a header of ``<``
+    characters again from each one (quadratic in the header's length)."""
+    previous = -1  # the ">" before the current one: a URL starts at the first "<" after it
+    close = header.find(">")
+    while close >= 0:
+        start = header.find("<", previous + 1, close)
+        if 0 <= start < close - 1 and _REL_NEXT.match(header, close + 1):
+            return header[start + 1:close]
+        previous, close = close, header.find(">", close + 1)
+    return None
 
 
 class _Retryable(Exception):
@@ -273,9 +291,9 @@ class ForgeHTTP:
             if not isinstance(items, list):
                 raise ForgeError(f"GET {path}: expected a list", method="GET", path=path)
             yield from items
-            link = _NEXT.search(response.headers.get("link", ""))
+            link = next_link(response.headers.get("link", ""))
             if link:
-                url, params = link.group(1), None
+                url, params = link, None
             elif size_param is not None and params is not None and len(items) >= size:
                 params = {**params, "page": params["page"] + 1}
             else:
