@@ -70,7 +70,7 @@ def rows(text: str, mine: str, other: str) -> list[tuple[int, str, str]]:
     version left it; ``other``: as the other version left it)."""
     out = []
     for n, (line, a, b) in enumerate(zip(text.split("\n"), mine.split("\n"),
-                                         other.split("\n")), start=1):
+                                         other.split("\n"), strict=False), start=1):
         kinds = marks(line, a)
         if not kinds:
             continue

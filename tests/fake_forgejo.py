@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from fake_git import FileView, Trees, diff_views, with_listed
 from loopback import reachable
 from openapi_check import SpecCheck
 
@@ -92,6 +93,14 @@ class FakeForgejo:
         self.parents: dict[str, list[str]] = {}
         #: False: the compare answer has no ``files`` (as Gitea's ``Compare``)
         self.compare_files = True
+        #: the files the compare answer lists (None: every file that differs, as between two
+        #: trees; Forgejo lists each commit's files against its first parent only)
+        self.compare_listed: list[str] | None = None
+        #: git trees (``GET .../git/trees/{sha}``), derived from each pull request's diff;
+        #: ``frozen`` keeps a head's files as they were (``freeze``), whatever diff is served
+        self.git = Trees()
+        self.frozen: dict[str, tuple[FileView, FileView]] = {}
+        self.last_read = 0
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
         self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
@@ -156,6 +165,23 @@ class FakeForgejo:
         """Status rows posted on ``sha`` in posting order."""
         return self.statuses.get(sha, [])
 
+    def freeze(self, pr: FakePR) -> None:
+        """Fix the git trees of ``pr``'s head and merge base to its current diff: a diff
+        served later (a race) is another commit's."""
+        self.frozen[pr.head_sha] = diff_views(pr.diff)
+
+    def views(self) -> dict[str, FileView]:
+        """Commit SHA -> its files, for every pull request's head and merge base (two pull
+        requests on one head: the one read last)."""
+        out: dict[str, FileView] = {}
+        order = sorted(self.prs.values(), key=lambda p: p.number == self.last_read)
+        for pr in order:
+            old, new = self.frozen.get(pr.head_sha) or with_listed(diff_views(pr.diff),
+                                                                    pr.files)
+            out[pr.merge_base or pr.base_sha] = old
+            out[pr.head_sha] = new
+        return out
+
     def ancestors(self, sha: str) -> set[str]:
         """``sha`` and every commit reachable from it through ``parents``."""
         return reachable(self.parents, sha)
@@ -173,6 +199,8 @@ class FakeForgejo:
         files = [{"filename": path, "status": "added" if path not in a else
                   "removed" if path not in b else "modified"}
                  for path in sorted(set(a) | set(b)) if a.get(path) != b.get(path)]
+        if self.compare_listed is not None:
+            files = [f for f in files if f["filename"] in self.compare_listed]
         answer = {"commits": commits, "files": files, "total_commits": len(commits)}
         if not self.compare_files:
             del answer["files"]
@@ -189,6 +217,7 @@ class FakeForgejo:
             pr = self.prs.get(int(m.group(1)))
             if pr is None:
                 return 404, {"message": "pull request does not exist", "url": ""}, {}
+            self.last_read = pr.number
             if m.group(2) == ".diff":
                 if self.on_diff:
                     self.on_diff(pr)
@@ -232,6 +261,14 @@ class FakeForgejo:
         m = re.fullmatch(rf"{r}/compare/([^/]+)", rel)
         if m and method == "GET":
             return self._compare(m.group(1))
+        m = re.fullmatch(rf"{r}/git/trees/([0-9a-f]+)", rel)
+        if m and method == "GET":
+            listing = self.git.listing(m.group(1), self.views(),
+                                       page=int(query.get("page", ["1"])[0]),
+                                       per_page=int(query.get("per_page", ["1000"])[0]))
+            if listing is None:
+                return 404, {"message": "sha not found", "url": ""}, {}
+            return 200, listing, {}
         m = re.fullmatch(rf"{r}/raw/(.+)", rel)
         if m and method == "GET":
             ref = query.get("ref", [""])[0]

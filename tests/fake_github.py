@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from fake_git import Trees, diff_views, with_listed
 from loopback import reachable
 
 
@@ -35,6 +36,8 @@ class FakeGitHub:
         self.base = "b" * 40
         #: the merge base ``compare/{base}...{head}`` reports (``merge_base_commit``)
         self.merge_base = "b" * 40
+        #: git trees of the head and the merge base (``GET .../git/trees/{sha}``), from the diff
+        self.git = Trees()
         #: reviews: id, user, body, commit_id, state, comments (id, path, line, side, body)
         self.reviews: list[dict[str, Any]] = []
         #: the login the token acts as (``github-actions[bot]`` for an Actions token, an App's
@@ -174,6 +177,16 @@ class FakeGitHub:
         m = re.fullmatch(rf"{r}/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", path)
         if m and method == "GET":
             return self._compare(m.group(1), m.group(2), headers)
+        m = re.fullmatch(rf"{r}/git/trees/([0-9a-f]+)", path)
+        if m and method == "GET":
+            old, new = with_listed(diff_views(self.diff if len(self.files) <= 300 else ""),
+                                   self.files)
+            listing = self.git.listing(m.group(1), {self.merge_base: old, self.head: new},
+                                       per_page=100_000)
+            if listing is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {k: v for k, v in listing.items()
+                         if k in ("sha", "url", "tree", "truncated")}, {}
         m = re.fullmatch(rf"{r}/contents/(.+)", path)
         if m and method == "GET":
             if headers.get("accept") != "application/vnd.github.raw+json":

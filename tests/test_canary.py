@@ -135,27 +135,36 @@ def test_head_moves_while_the_diff_is_read(forgejo, loopback, tmp_path, capsys):
 
 
 def test_push_and_push_back_while_the_diff_is_read(forgejo, loopback, tmp_path):
-    """A push and a force-push back to the same head while the diff is read (A -> B -> A): the
-    head and merge base read after the diff are the same, but `updated_at` moved, so the diff
-    is read again before anything is reviewed."""
+    """A push and a force-push back within one second while the diff is read (E -> B -> E):
+    head, merge base and `updated_at` read the same before and after, yet the diff served was
+    B's. The diff is checked against git's trees of E (its `index` blob ids): not E's, so it is
+    read again, and only E's own diff reaches the seats."""
     pr = forgejo.prs[7]
     evil = pr.diff
-    pr.diff = evil.replace("+", "+ ", 1)
-    reads = []
-
-    def aba(p):
-        reads.append(p.diff)
-        if len(reads) == 1:  # B's diff served, then the head is pushed back to A
-            p.move_head("e" * 40)
-            p.move_head(HEAD)
-            p.diff = evil
-    forgejo.on_diff = aba
+    forgejo.freeze(pr)  # E's trees
+    benign = evil.replace("index 84ec48fc..f544f9d5", "index 84ec48fc..0badc0de")
+    served = [benign]
+    forgejo.on_diff = lambda p: setattr(p, "diff", served.pop(0) if served else evil)
     config = write_config(tmp_path, loopback.url)
     serve(loopback, {})
     assert canary(forgejo, config) == 0
-    assert len(reads) == 2 and reads[-1] == evil
-    sent = "".join(json.dumps(s.body) for s in loopback.seen)
-    assert json.dumps(evil)[1:200] in sent
+    diffs = [p for m, p in forgejo.log if p.endswith("/pulls/7.diff")]
+    assert len(diffs) == 2 and served == []
+
+
+def test_a_diff_that_is_never_the_heads_is_not_reviewed(forgejo, loopback, tmp_path, capsys):
+    """When every read serves a diff that is not the head's (another commit's blobs), nothing
+    is reviewed: `error` "not reviewed" on the head, no model called."""
+    pr = forgejo.prs[7]
+    forgejo.freeze(pr)
+    pr.diff = pr.diff.replace("index 84ec48fc..f544f9d5", "index 84ec48fc..0badc0de")
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    assert canary(forgejo, config) == 12
+    assert "not reviewed: the diff pull request #7 serves is not aaaaaaaaaaaa's" in \
+        capsys.readouterr().err
+    assert forgejo.status_rows(HEAD)[-1]["status"] == "error"
+    assert loopback.seen == []
 
 
 def test_head_moves_during_the_review(forgejo, loopback, tmp_path, capsys):

@@ -63,7 +63,7 @@ def test_cli_override_needs_a_reason_and_records_the_operator(forgejo, loopback,
     args = ["override", "--forge", "forgejo", "--url", forgejo.url, "--repo", "owner/repo",
             "--pr", "7", "--config", config]
     assert main([*args, "--reason", "  "]) == 2
-    assert main([*args, "--reason", "hotfix for the outage @team"]) == 0
+    assert main([*args, "--reason", "hotfix for the outage @team", "--sha", HEAD]) == 0
     row = forgejo.status_rows(HEAD)[-1]
     assert row["status"] == "success" and row["description"].startswith(
         "override by reviewbot on aaaaaaaaaaaa, base bbbbbbbbbbbb:")
@@ -104,7 +104,7 @@ def test_cli_override_acts_as_the_tokens_user(forgejo, loopback, tmp_path,  # no
     token's override exits 2 and posts nothing."""
     config = write_config(tmp_path, loopback.url)
     args = ["override", "--forge", "forgejo", "--url", forgejo.url, "--repo", "owner/repo",
-            "--pr", "7", "--config", config, "--reason", "hotfix"]
+            "--pr", "7", "--config", config, "--reason", "hotfix", "--sha", HEAD]
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     assert main(args) == 0
     assert forgejo.status_rows(HEAD)[-1]["description"] == \
@@ -191,7 +191,7 @@ def test_failed_override_leaves_nothing_that_reads_as_done(forgejo, loopback,  #
     before = {c["id"]: c["body"] for c in ours(forgejo)}
     forgejo.fail_status_posts = 99
     args = ["override", "--forge", "forgejo", "--url", forgejo.url, "--repo", "owner/repo",
-            "--pr", "7", "--config", config, "--reason", "providers down"]
+            "--pr", "7", "--config", config, "--reason", "providers down", "--sha", HEAD]
     assert main(args) == 12
     assert {c["id"]: c["body"] for c in ours(forgejo)} == before
     [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]

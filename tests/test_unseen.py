@@ -345,3 +345,154 @@ def test_an_actions_token_cannot_override(loopback, tmp_path, monkeypatch, capsy
         assert fake.statuses == []
     finally:
         fake.close()
+
+
+# --- what an attacker tried next (the helper's report after the first fixes) ----------------------
+
+def test_line_break_lookalikes_stay_in_their_line():
+    """A form feed, a lone CR or U+2028 inside a diff line is part of that line, as git writes
+    it: no hunk line vanishes from the count (a removed authorization check stayed hidden when
+    the parser broke lines there), and the reviewers see the character as an escape."""
+    from reviewgate.context.packing import build_context
+
+    hidden = "+# audit hook" + "\x0c" * 12 + "diff --git \x0c"
+    diff = ("diff --git a/auth.py b/auth.py\nindex 1111111..2222222 100644\n--- a/auth.py\n"
+            "+++ b/auth.py\n@@ -1,3 +1,2 @@\n def view(user):\n" + hidden + "\n"
+            "-    if not user.is_admin:\n-        raise Forbidden()\n")
+    [f] = parse_unified_diff(diff)
+    assert (f.added, f.removed) == (1, 2)
+    assert "-    if not user.is_admin:" in f.hunks[0].lines
+    from reviewgate.core.changeset import ChangeSet
+    pack = build_context(ChangeSet(diff=diff, files=[f]), budget_tokens=4000, exclude=[])
+    assert "\\x0c" in pack.diff and "\x0c" not in pack.diff
+    assert "-        raise Forbidden()" in pack.diff
+
+
+def test_a_form_feed_turned_newline_is_a_change():
+    """``#\\x0cAUTH_DISABLED = True`` is a comment; with a newline for the form feed it is a
+    statement. The incremental diff built from two texts shows that change."""
+    before, after = "#\x0cAUTH_DISABLED = True\n", "#\nAUTH_DISABLED = True\n"
+    diff = file_diff("settings.py", before, after)
+    [f] = parse_unified_diff(diff)
+    assert f.changed > 0 and "+AUTH_DISABLED = True" in f.hunks[0].lines
+
+
+def test_submodules_lfs_pointers_and_opaque_redactions_are_not_reviewed():
+    """What the seats see is not the content: a submodule bump (another repository), a Git
+    LFS pointer, and a line whose opaque value (an encoded blob) was redacted."""
+    from reviewgate.core.coverage import build_ledger, measure
+
+    diff = ("diff --git a/vendor/lib b/vendor/lib\nindex 1111111..2222222 160000\n"
+            "--- a/vendor/lib\n+++ b/vendor/lib\n@@ -1 +1 @@\n-Subproject commit " + "1" * 40
+            + "\n+Subproject commit " + "2" * 40 + "\n"
+            "diff --git a/model.pkl b/model.pkl\nnew file mode 100644\nindex 0000000..3333333\n"
+            "--- /dev/null\n+++ b/model.pkl\n@@ -0,0 +1,3 @@\n"
+            "+version https://git-lfs.github.com/spec/v1\n+oid sha256:" + "4" * 64 + "\n"
+            "+size 1024\n"
+            "diff --git a/run.py b/run.py\n--- a/run.py\n+++ b/run.py\n@@ -1 +1,2 @@\n x = 1\n"
+            "+exec(b64decode('[REDACTED:key-material]'))\n")
+    files = parse_unified_diff(diff)
+    shown = {"a": {f.path: len(f.hunks) for f in files}, "b": {f.path: len(f.hunks)
+                                                              for f in files}}
+    coverage = measure(build_ledger(files, shown), {"tech": ["a", "b"]}, 2)
+    causes = {cause: paths for cause, _, paths in coverage.by_cause()}
+    assert causes == {"a submodule (another repository)": ["vendor/lib"],
+                      "stored in Git LFS": ["model.pkl"],
+                      "redacted as an opaque value": ["run.py"]}
+
+
+def test_a_path_written_twice_keeps_two_counts():
+    """git writes a type change (file to symlink) as a deletion and an addition of one path:
+    the symlink's one hunk must not stand for the deleted file's lines no seat saw."""
+    from reviewgate.context.packing import build_context
+    from reviewgate.core.changeset import ChangeSet
+    from reviewgate.core.coverage import build_ledger, measure
+
+    removed = "".join(f"-policy_{n} = {n}\n" for n in range(6000))
+    diff = ("diff --git a/policy.py b/policy.py\ndeleted file mode 100644\n"
+            "index 1111111..0000000\n--- a/policy.py\n+++ /dev/null\n@@ -1,6000 +0,0 @@\n"
+            + removed + "diff --git a/policy.py b/policy.py\nnew file mode 120000\n"
+            "index 0000000..2222222\n--- /dev/null\n+++ b/policy.py\n@@ -0,0 +1 @@\n"
+            "+policy_dev.py\n\\ No newline at end of file\n")
+    files = parse_unified_diff(diff)
+    assert [f.path for f in files] == ["policy.py", "policy.py"]
+    pack = build_context(ChangeSet(diff=diff, files=files), budget_tokens=2000, exclude=[])
+    coverage = measure(build_ledger(files, {"a": pack.shown, "b": pack.shown}),
+                       {"tech": ["a", "b"]}, 2)
+    assert coverage.unreviewed >= 6000
+
+
+def test_moving_a_file_into_an_ignored_folder_is_reviewed():
+    """``ignore`` globs leave out a file only when its old path matches too: moving
+    ``src/auth/middleware.py`` into ``docs/`` removes it from where it ran."""
+    from reviewgate.context.repository import apply_ignore
+    from reviewgate.core.changeset import ChangeSet
+
+    diff = ("diff --git a/src/auth/middleware.py b/docs/archive/middleware.py\n"
+            "similarity index 100%\nrename from src/auth/middleware.py\n"
+            "rename to docs/archive/middleware.py\n"
+            "diff --git a/docs/guide.md b/docs/guide.md\n--- a/docs/guide.md\n"
+            "+++ b/docs/guide.md\n@@ -1 +1 @@\n-a\n+b\n")
+    change = ChangeSet(diff=diff, files=parse_unified_diff(diff))
+    kept, ignored = apply_ignore(change, ["docs/**"])
+    assert ignored == ["docs/guide.md"]
+    assert [f.path for f in kept.files] == ["docs/archive/middleware.py"]
+
+
+def test_a_pure_rename_counts_and_is_seen_only_in_a_pack():
+    """A rename without changed lines is one unit: reviewed when its header is in the packs
+    of a quorum, not reviewed when the budget left it out."""
+    from reviewgate.core.coverage import build_ledger, measure
+
+    diff = ("diff --git a/tests/fixtures/evil.py b/src/plugins/evil.py\nsimilarity index 100%\n"
+            "rename from tests/fixtures/evil.py\nrename to src/plugins/evil.py\n")
+    files = parse_unified_diff(diff)
+    seen = measure(build_ledger(files, {s: {"src/plugins/evil.py": 1} for s in "ab"}),
+                   {"tech": ["a", "b"]}, 2)
+    unseen = measure(build_ledger(files, {s: {} for s in "ab"}), {"tech": ["a", "b"]}, 2)
+    assert (seen.total, seen.unreviewed) == (1, 0)
+    assert (unseen.total, unseen.unreviewed) == (1, 1)
+
+
+def test_a_redaction_cannot_become_a_link():
+    """A model writes a key format followed by ``(url)``: redacted after rendering, the text
+    must stay text, never ``[REDACTED:aws](http:evil)``, a link."""
+    from reviewgate.publish.render import posted
+    from reviewgate.publish.sanitize import has_active_markup, sanitize
+
+    for text in ("AKIAIOSFODNN7EXAMPLE(http:evil.example/login)",
+                 "!AKIAIOSFODNN7EXAMPLE(http:evil.example/i.png)",
+                 "AKIAIOSFODNN7EXAMPLE: http://evil.example\n\nsee AKIAIOSFODNN7EXAMPLE"):
+        out = posted(sanitize(text))
+        assert "REDACTED" in out and not has_active_markup(out), out
+
+
+def test_forgejo_interdiff_reads_every_file_of_the_pull_request(fake, loopback, tmp_path):
+    """Forgejo's compare lists each commit's files against its first parent: a merge commit
+    can bring a file it never names. The incremental diff compares every file of the pull
+    request at both heads, so the payload is in it."""
+    config = config_with(tmp_path, loopback.url)
+    bulk = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(300))
+    pr = pull(fake, H1, {}, {"bulk.py": bulk, "auth.py": "def ok(u):\n    return u.admin\n"})
+    serve(loopback, {})
+    assert canary(fake, config) in (0, 11)
+    evil = {**fake.trees[H1], "auth.py": "def ok(u):\n    return True\n"}
+    fake.trees[H2], fake.parents[H2] = evil, [H1]
+    fake.compare_listed = []  # the merge commit's first-parent listing names nothing
+    pr.diff = "".join(file_diff(p, None, evil[p]) for p in sorted(evil))
+    pr.move_head(H2)
+    canary(fake, config)
+    sent = "".join(json.dumps(s.body) for s in loopback.seen[6:])
+    assert "return True" in sent
+
+
+def test_cli_override_without_sha_is_refused(fake, loopback, tmp_path, monkeypatch, capsys):
+    """The command line names the head too: without ``--sha`` it prints the current head to
+    check and name, and sets nothing (the head may have moved since the operator looked)."""
+    config = config_with(tmp_path, loopback.url)
+    pull(fake, H1, {}, {"app.py": SMALL})
+    monkeypatch.setenv("REVIEWGATE_FORGE_TOKEN", "maint-token")
+    assert main(["override", "--forge", "forgejo", "--url", fake.url, "--repo", "owner/repo",
+                 "--pr", "7", "--config", config, "--reason", "checked"]) == 2
+    assert f"the head is now {H1}" in capsys.readouterr().err
+    assert fake.status_rows(H1) == []

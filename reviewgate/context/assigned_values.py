@@ -92,7 +92,7 @@ def looks_key(value: str) -> bool:
     if not looks_secret(value) or not _CODE_CHARS.isdisjoint(value):
         return False
     changes = 0
-    for a, b in zip(value, value[1:]):
+    for a, b in zip(value, value[1:], strict=False):
         if (a.isalpha() and b.isdigit()) or (a.isdigit() and b.isalpha()):
             changes += 1
     return changes >= 3

@@ -56,6 +56,8 @@ class FileChange(BaseModel):
     ``old_mode``/``mode``: git's file modes when the diff names them (``100644``, ``100755``,
     ``120000`` a symlink, ``160000`` a submodule). ``mismatch``: the forge's file list counts
     other lines for it than its diff holds (what the reviewers saw is not what changed).
+    ``old_blob``/``new_blob``: the abbreviated blob ids of git's ``index OLD..NEW`` line (what
+    binds the section to the commits it was made from), when the diff has one.
     """
 
     path: str
@@ -70,6 +72,8 @@ class FileChange(BaseModel):
     old_mode: str = ""
     mode: str = ""
     mismatch: bool = False
+    old_blob: str = ""
+    new_blob: str = ""
 
     @property
     def changed(self) -> int:
@@ -376,8 +380,12 @@ def parse_unified_diff(text: str) -> list[FileChange]:
             current.old_mode = line[len("old mode "):].strip()[:6]
         elif line.startswith("new mode "):
             current.mode = line[len("new mode "):].strip()[:6]
-        elif line.startswith("index ") and line.count(" ") == 2 and not current.mode:
-            current.mode = current.old_mode = line.rsplit(" ", 1)[1][:6]
+        elif line.startswith("index ") and ".." in line:
+            blobs, _, mode = line[len("index "):].partition(" ")
+            old_blob, _, new_blob = blobs.partition("..")
+            current.old_blob, current.new_blob = old_blob[:64].lower(), new_blob[:64].lower()
+            if mode and not current.mode:
+                current.mode = current.old_mode = mode[:6]
         elif line.startswith("rename to "):
             current.status = "renamed"
             current.path = unquote_path(line[len("rename to "):])

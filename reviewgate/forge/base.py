@@ -21,7 +21,7 @@ from ..core.errors import ForgeError, redact, register_secret
 from ..core.retry import parse_retry_after, policy, retryable_status
 
 __all__ = ["ChangedFile", "Comment", "Comparison", "Forge", "ForgeHTTP", "LineComment",
-           "PullRequest", "RestForge", "Review", "StatusRow", "commit_sha", "need",
+           "PullRequest", "RestForge", "Review", "StatusRow", "TreeEntry", "commit_sha", "need",
            "next_link", "safe_message"]
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -75,6 +75,18 @@ class PullRequest:
     updated_at: str = ""
     changed_files: int | None = None
     base_ref: str = ""
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a git tree (``GET /repos/{o}/{r}/git/trees/{sha}``): its name within the
+    tree, mode (``100644``, ``100755``, ``120000`` a symlink, ``160000`` a submodule,
+    ``040000`` a tree), type (``blob``, ``tree``, ``commit``) and object SHA."""
+
+    name: str
+    mode: str
+    type: str
+    sha: str
 
 
 @dataclass
@@ -165,6 +177,7 @@ class Forge(Protocol):
     def read_file(self, path: str, ref: str) -> str | None: ...
     def compare(self, old: str, new: str) -> Comparison: ...
     def list_reviews(self, number: int) -> list[Review]: ...
+    def tree(self, sha: str) -> list[TreeEntry]: ...
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review: ...
     def retire_review(self, number: int, review: Review, note: str) -> None: ...
@@ -475,6 +488,40 @@ class RestForge:
         if not isinstance(data, dict):
             raise ForgeError(f"POST {path}: response is not a review")
         return self._review(data)
+
+    #: Entries per page of a tree listing (Forgejo/Gitea ``per_page``; GitHub lists a whole
+    #: tree at once).
+    tree_page: ClassVar[int] = 1000
+
+    def tree(self, sha: str) -> list[TreeEntry]:
+        """The entries of one git tree, not recursive (``GET /repos/{o}/{r}/git/trees/{sha}``
+        in the Forgejo, Gitea and GitHub APIs; a commit SHA names its root tree), every page.
+
+        Raises:
+            ForgeError: ``sha`` is malformed (no request is sent), the tree is unknown, or the
+                listing is truncated or malformed.
+        """
+        endpoint = f"{self._r}/git/trees/{commit_sha(sha)}"
+        out: list[TreeEntry] = []
+        page = 1
+        while True:
+            data = self.http.json("GET", endpoint, params={"page": page,
+                                                           "per_page": self.tree_page})
+            items = data.get("tree") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                raise ForgeError(f"GET {endpoint}: response is not a git tree")
+            for item in items:
+                if not isinstance(item, dict) or not all(
+                        isinstance(item.get(k), str) for k in ("path", "mode", "type", "sha")):
+                    raise ForgeError(f"GET {endpoint}: malformed tree entry")
+                out.append(TreeEntry(item["path"], item["mode"], item["type"], item["sha"]))
+            total = data.get("total_count")
+            if isinstance(total, int) and len(out) < total and items:
+                page += 1
+                continue
+            if data.get("truncated") and not (isinstance(total, int) and len(out) >= total):
+                raise ForgeError(f"GET {endpoint}: the tree listing is truncated")
+            return out
 
     def list_reviews(self, number: int) -> list[Review]:
         """Every review of the pull request, all pages (``GET /repos/{o}/{r}/pulls/{n}/reviews``

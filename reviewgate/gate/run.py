@@ -41,6 +41,7 @@ from ..publish.render import DECISION_MARKER, Round, render_decision, render_sea
 from ..publish.render import seat_marker, status_description
 from ..publish.rounds import carried_diff, compare, tracked
 from .comments import dedupe, own_comment, read_rounds, restore, slim_round
+from .binding import binding_problems, tree_changes
 from .comments import upsert
 from .history import ForgeHistory, previous_from_rounds
 from .reviews import post_review
@@ -79,8 +80,8 @@ class HeadMoved(ReviewgateError):
 #: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
 #: endpoints answer 422).
 DIFF_REFUSED = (406, 413, 422)
-#: Reads of the diff before a pull request that keeps changing (comments, pushes and
-#: force-pushes back) is an error.
+#: Reads of the diff before one that is not the head's (a push and a force-push back while it
+#: was read, again and again) is an error.
 READ_TRIES = 3
 #: Runs of one canary before a head that keeps moving is an error.
 MOVE_TRIES = 3
@@ -147,25 +148,32 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
 
 def _bound_change(forge: Forge, pr: PullRequest, label: str) -> tuple[PullRequest, ChangeSet]:
     """The change set of ``pr``'s head against its merge base, bound to them: the pull request
-    is read again after its diff and files; a new head or merge base raises :class:`HeadMoved`
-    (what was read may belong to another commit), and a new ``updated_at`` alone (a comment, or
-    a push and a force-push back) reads everything again.
+    is read again after its diff and files (a new head or merge base raises :class:`HeadMoved`:
+    what was read may belong to another commit), then the diff is checked against git's trees
+    of the two commits (:mod:`reviewgate.gate.binding`): the same paths, the same blob ids in
+    its ``index`` lines. A diff that is not the head's (a push and a force-push back while it
+    was read) is read again.
 
     Raises:
         HeadMoved: the head or the merge base changed.
-        ForgeError: a read failed, or the pull request kept changing for :data:`READ_TRIES`
-            reads.
+        ForgeError: a read failed, or the diff was not the head's for :data:`READ_TRIES`
+            reads ("not reviewed").
     """
+    changes = None
+    problems: list[str] = []
     for _ in range(READ_TRIES):
         change = _change(forge, pr, label)
         now = forge.get_pull(pr.number)
         if (now.head_sha, now.merge_base) != (pr.head_sha, pr.merge_base):
             raise HeadMoved(pr, now)
-        if now.updated_at == pr.updated_at:
-            return pr, change
+        if changes is None:
+            changes = tree_changes(forge, pr.merge_base or pr.base_sha, pr.head_sha)
+        problems = binding_problems(change.files, changes)
+        if not problems:
+            return now, change
         pr = now
-    raise ForgeError(f"pull request #{pr.number} kept changing while its diff was read "
-                     f"({READ_TRIES} tries)")
+    raise ForgeError(f"not reviewed: the diff pull request #{pr.number} serves is not "
+                     f"{pr.head_sha[:12]}'s ({'; '.join(problems[:3])[:300]})")
 
 
 def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: str) -> None:

@@ -1,0 +1,124 @@
+"""The diff the gate reviews belongs to the head it posts on: checked against git's own trees.
+
+A forge serves a pull request's diff and files by pull-request *number*; a push (or a push and a
+force-push back, within one second of ``updated_at``) between the reads can make them another
+commit's. Git's trees are addressed by SHA: the gate walks the trees of the merge base and of
+the head (``GET /repos/{o}/{r}/git/trees/{sha}``, Forgejo, Gitea and GitHub; a commit SHA names
+its root tree), descending only into the subtrees whose ids differ, and gets every path that
+changed with its blob ids. The diff must name exactly those paths, and each ``index OLD..NEW``
+line must be a prefix of the blob ids there (``git diff`` abbreviates them). Anything else: the
+diff is not the head's (or was not read as git wrote it), and nothing of it is reviewed.
+
+References: git's tree objects (gitformat-index(5), git-cat-file(1)); "Get a tree" in the GitHub
+REST API; ``GetTree`` in the Forgejo and Gitea OpenAPI documents (``forge-api/``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ..core.changeset import FileChange
+from ..core.errors import ForgeError
+from ..forge.base import Forge, TreeEntry
+
+__all__ = ["MAX_TREES", "TreeChange", "binding_problems", "tree_changes"]
+
+#: Most trees read for one comparison (2 per changed directory, and the roots).
+MAX_TREES = 2000
+_NO_BLOB = set("0")
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    """One path that differs between two commits: the (mode, object id) on each side, or None
+    where it does not exist (a tree on the other side counts as not existing)."""
+
+    old: tuple[str, str] | None
+    new: tuple[str, str] | None
+
+
+def tree_changes(forge: Forge, old: str, new: str, *,
+                 limit: int = MAX_TREES) -> dict[str, TreeChange]:
+    """Every non-tree path (file, symlink, submodule) that differs between commits ``old``
+    and ``new``, with its (mode, object id) on each side.
+
+    Raises:
+        ForgeError: a tree cannot be read, or more than ``limit`` trees would be read.
+    """
+    out: dict[str, TreeChange] = {}
+    reads = 0
+
+    def entries(sha: str | None) -> dict[str, TreeEntry]:
+        nonlocal reads
+        if sha is None:
+            return {}
+        reads += 1
+        if reads > limit:
+            raise ForgeError(f"more than {limit} directories changed: the diff cannot be "
+                             "checked against the head")
+        return {e.name: e for e in forge.tree(sha)}
+
+    todo: list[tuple[str, str | None, str | None]] = [("", old, new)]
+    while todo:
+        prefix, a_sha, b_sha = todo.pop()
+        a, b = entries(a_sha), entries(b_sha)
+        for name in sorted(set(a) | set(b)):
+            ea, eb = a.get(name), b.get(name)
+            if ea is not None and eb is not None and (ea.sha, ea.mode) == (eb.sha, eb.mode):
+                continue
+            path = f"{prefix}{name}"
+            a_tree = ea.sha if ea is not None and ea.type == "tree" else None
+            b_tree = eb.sha if eb is not None and eb.type == "tree" else None
+            if a_tree or b_tree:
+                todo.append((path + "/", a_tree, b_tree))
+            a_file = (ea.mode, ea.sha) if ea is not None and ea.type != "tree" else None
+            b_file = (eb.mode, eb.sha) if eb is not None and eb.type != "tree" else None
+            if a_file != b_file:
+                out[path] = TreeChange(a_file, b_file)
+    return out
+
+
+def _matches(abbrev: str, side: tuple[str, str] | None) -> bool:
+    """True when an ``index`` abbreviation names ``side``'s object (all zeros: no object)."""
+    if set(abbrev) <= _NO_BLOB:
+        return side is None
+    return side is not None and side[1].lower().startswith(abbrev)
+
+
+def binding_problems(files: list[FileChange], changes: dict[str, TreeChange]) -> list[str]:
+    """Why ``files`` (the parsed diff) are not the changes ``changes`` (the trees) hold, or an
+    empty list when they are: the same paths, and every ``index`` line naming the same blobs.
+
+    Files without a section of the forge's diff (``missing``: listed, never shown) are counted
+    as not reviewed elsewhere; they are checked only for being real changes.
+    """
+    problems: list[str] = []
+    named: set[str] = set()
+    sections = Counter(f.path for f in files)
+    for f in files:
+        if f.missing == "over a file limit":
+            continue  # the placeholder for files the forge never listed
+        named.add(f.path)
+        if f.old_path and f.old_path != f.path and f.status in ("renamed", "deleted"):
+            named.add(f.old_path)
+        if not (f.old_blob and f.new_blob):
+            continue
+        new, old = changes.get(f.path), changes.get(f.old_path or f.path)
+        # a type change is a deletion and an addition of one path: each checks its own side
+        type_change = sections[f.path] > 1
+        if new is not None and not (type_change and set(f.new_blob) <= _NO_BLOB) and \
+                not _matches(f.new_blob, new.new):
+            problems.append(f"{f.path}: the diff's blob {f.new_blob} is not the head's")
+        if old is not None and not (type_change and set(f.old_blob) <= _NO_BLOB) and \
+                not _matches(f.old_blob, old.old):
+            problems.append(f"{f.path}: the diff's blob {f.old_blob} is not the base's")
+    missing = sorted(set(changes) - named)
+    extra = sorted(p for p in named - set(changes))
+    if missing:
+        problems.append(f"{len(missing)} changed file(s) missing from the diff: "
+                        + ", ".join(missing[:5]))
+    if extra:
+        problems.append(f"{len(extra)} file(s) in the diff that did not change: "
+                        + ", ".join(extra[:5]))
+    return problems

@@ -1,0 +1,164 @@
+"""Git trees for the fake forges: what ``GET /repos/{o}/{r}/git/trees/{sha}`` serves.
+
+The fakes know a pull request by its diff, not by a repository, so each side of the diff is
+turned into the files of a commit (path -> mode and object id: the ``index OLD..NEW`` ids the
+diff names, padded to 40 hex digits, or, when a section names none, an id derived from the
+section's text) and those into nested tree objects with ids of their own. The sections are
+read the way git writes them (split at ``\\n`` only), independently of the parser under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+FileView = dict[str, tuple[str, str]]  # path -> (mode, object id)
+
+
+def _unquote(path: str) -> str:
+    if path.startswith('"'):
+        from reviewgate.core.changeset import unquote_path
+        return unquote_path(path)
+    return path
+
+
+def _side(token: str) -> str | None:
+    token = _unquote(token.split("\t", 1)[0].strip())
+    if token == "/dev/null":
+        return None
+    return token[2:] if token[:2] in ("a/", "b/") else token
+
+
+def _pad(abbrev: str) -> str:
+    return (abbrev + "0" * 40)[:40]
+
+
+def diff_views(diff: str | bytes) -> tuple[FileView, FileView]:
+    """(files before, files after) of the paths a unified diff touches."""
+    if isinstance(diff, bytes):
+        diff = diff.decode("utf-8", "surrogateescape")
+    lines = diff.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("diff --git ") or (
+        line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
+        and (i == 0 or not any(lines[j].startswith("diff --git ") for j in range(
+            max(0, i - 6), i))))]
+    old: FileView = {}
+    new: FileView = {}
+    for n, start in enumerate(starts):
+        section = lines[start:starts[n + 1] if n + 1 < len(starts) else len(lines)]
+        a = b = None
+        head = section[0]
+        if head.startswith("diff --git "):
+            rest = head[len("diff --git "):]
+            half = (len(rest) - 1) // 2
+            a, b = _side(rest[:half]), _side(rest[half + 1:])
+            if '"' in rest:
+                parts = rest.split('" "') if '" "' in rest else rest.split(" ", 1)
+                a = _side(parts[0] + ('"' if '" "' in rest else ""))
+                b = _side(('"' if '" "' in rest else "") + parts[1])
+        old_mode = new_mode = "100644"
+        blobs = None
+        for line in section[:8]:
+            if line.startswith("--- "):
+                a = _side(line[4:])
+            elif line.startswith("+++ "):
+                b = _side(line[4:])
+            elif line.startswith("rename from "):
+                a = _unquote(line[len("rename from "):])
+            elif line.startswith("rename to "):
+                b = _unquote(line[len("rename to "):])
+            elif line.startswith("new file mode "):
+                new_mode, a = line.split()[-1], None
+            elif line.startswith("deleted file mode "):
+                old_mode, b = line.split()[-1], None
+            elif line.startswith("old mode "):
+                old_mode = line.split()[-1]
+            elif line.startswith("new mode "):
+                new_mode = line.split()[-1]
+            elif line.startswith("index ") and ".." in line:
+                ids, _, mode = line[len("index "):].partition(" ")
+                blobs = ids.split("..", 1)
+                if mode:
+                    old_mode = new_mode = mode
+            elif line.startswith("Binary files "):
+                if " /dev/null and " in line:
+                    a = None
+                if line.endswith(" and /dev/null differ"):
+                    b = None
+        text = "\n".join(section)
+        derived = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+        if a is not None:
+            old[a] = (old_mode, _pad(blobs[0]) if blobs and set(blobs[0]) != {"0"}
+                      else hashlib.sha1(f"old\0{a}\0{derived}".encode()).hexdigest())
+        if b is not None:
+            new[b] = (new_mode, _pad(blobs[1]) if blobs and set(blobs[1]) != {"0"}
+                      else hashlib.sha1(f"new\0{b}\0{derived}".encode()).hexdigest())
+        if a is not None and b is not None and a == b and old[a] == new[b]:
+            new[b] = (new_mode, hashlib.sha1(f"changed\0{derived}".encode()).hexdigest())
+    return old, new
+
+
+class Trees:
+    """Tree objects by id, built from file views."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, list[dict[str, Any]]] = {}
+
+    def root(self, files: FileView) -> str:
+        """The id of the root tree holding ``files`` (registered with its subtrees)."""
+        nested: dict[str, Any] = {}
+        for path, (mode, sha) in files.items():
+            node = nested
+            *dirs, name = path.split("/")
+            for d in dirs:
+                node = node.setdefault(d + "/", {})
+            node[name] = (mode, sha)
+        return self._tree(nested)
+
+    def _tree(self, node: dict[str, Any]) -> str:
+        entries = []
+        for name in sorted(node):
+            value = node[name]
+            if isinstance(value, dict):
+                entries.append({"path": name[:-1], "mode": "040000", "type": "tree",
+                                "sha": self._tree(value)})
+            else:
+                mode, sha = value
+                entries.append({"path": name, "mode": mode, "sha": sha,
+                                "type": "commit" if mode == "160000" else "blob"})
+        tree_id = hashlib.sha1(repr(entries).encode()).hexdigest()
+        self.objects[tree_id] = entries
+        return tree_id
+
+    def listing(self, sha: str, views: dict[str, FileView], *, page: int = 1,
+                per_page: int = 1000) -> dict[str, Any] | None:
+        """The ``GET .../git/trees/{sha}`` answer for a commit in ``views`` (its root tree) or a
+        tree id; None when unknown."""
+        if sha in views:
+            sha = self.root(views[sha])
+        entries = self.objects.get(sha)
+        if entries is None:
+            return None
+        chunk = entries[(page - 1) * per_page: page * per_page]
+        return {"sha": sha, "url": f"https://forge.invalid/git/trees/{sha}",
+                "tree": [{**e, "size": 0, "url": "https://forge.invalid/x"} for e in chunk],
+                "truncated": False, "page": page, "total_count": len(entries)}
+
+
+def with_listed(views: tuple[FileView, FileView],
+                files: list[dict[str, Any]]) -> tuple[FileView, FileView]:
+    """``views`` completed with the files a forge's files list names that the diff does not
+    (a binary file, a patch left out, a diff the forge refused as too large)."""
+    old, new = dict(views[0]), dict(views[1])
+    for f in files:
+        path = f["filename"]
+        if path in old or path in new:
+            continue
+        seed = hashlib.sha1(f"{path}\0{f.get('patch') or ''}\0{f.get('status')}".encode())
+        status = f.get("status") or "modified"
+        if status not in ("added",):
+            prev = f.get("previous_filename") or path
+            old[prev] = ("100644", hashlib.sha1(b"old" + seed.digest()).hexdigest())
+        if status not in ("removed", "deleted"):
+            new[path] = ("100644", hashlib.sha1(b"new" + seed.digest()).hexdigest())
+    return old, new
