@@ -82,6 +82,8 @@ class FakeForgejo:
         #: Faults for the next comment POSTs, in order: "500" (nothing created), "landed-500"
         #: (created, then 500: a reply lost after the server did the work), "409".
         self.comment_post_faults: list[str] = []
+        #: Review POSTs to fail with 500, nothing created
+        self.fail_review_posts = 0
         self.on_diff: Callable[[FakePR], None] | None = None
         #: commit SHA -> path -> file text or bytes (``GET /repos/{o}/{r}/raw/{path}?ref=SHA``)
         self.trees: dict[str, dict[str, str | bytes]] = {}
@@ -286,6 +288,9 @@ class FakeForgejo:
             pr = self.prs.get(number)
             if pr is None:
                 return 404, {"message": "pull request does not exist", "url": ""}, {}
+            if self.fail_review_posts > 0:
+                self.fail_review_posts -= 1
+                return 500, {"message": "internal error", "url": ""}, {}
             paths = {f["filename"] for f in pr.files}
             for c in body.get("comments") or []:
                 if c.get("path") not in paths or (c.get("new_position") or 0) <= 0 and (

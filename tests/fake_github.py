@@ -135,6 +135,10 @@ class FakeGitHub:
                          "base": {"sha": self.base}}, {}
         if path == f"{r}/pulls/7/files":
             return self._page(self.files, query, path)
+        if method in ("POST", "PATCH") and len((body or {}).get("body") or "") > 65536:
+            return 422, {"message": "Validation Failed", "errors": [{
+                "resource": "IssueComment", "code": "custom", "field": "body",
+                "message": "body is too long (maximum is 65536 characters)"}]}, {}
         if path == f"{r}/issues/7/comments":
             if method == "GET":
                 return self._page(self.comments, query, path)  # ignores sort/direction

@@ -156,6 +156,8 @@ class Forge(Protocol):
     name: ClassVar[str]
     #: Commit status states this forge accepts.
     states: ClassVar[frozenset[str]]
+    #: Most characters of one comment body.
+    comment_limit: ClassVar[int]
 
     def get_pull(self, number: int) -> PullRequest: ...
     def get_diff(self, number: int) -> str: ...
@@ -328,6 +330,11 @@ class RestForge:
 
     name: ClassVar[str] = ""
     states: ClassVar[frozenset[str]] = frozenset()
+    #: Most characters of one comment body: GitHub refuses more than 65,536 (422 "body is too
+    #: long (maximum is 65536 characters)"); Forgejo and Gitea set no limit in their API
+    #: (``CreateIssueCommentOption.body`` has no ``maxLength``; the column is LONGTEXT), and
+    #: the same cap keeps every comment readable and portable.
+    comment_limit: ClassVar[int] = 65_536
     size_param: ClassVar[str] = ""
     page_size: ClassVar[int] = 0
     status_field: ClassVar[str] = "state"

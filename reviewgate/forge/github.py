@@ -25,11 +25,13 @@ Differences from Forgejo that matter here (GitHub REST API docs; DESIGN.md secti
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 from urllib.parse import quote
 
 from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
+from ..core.timestamps import parse_time
 from ..core.paths import quote_repo_path
 from .base import (Comment, Comparison, ForgeHTTP, LineComment, PullRequest, RestForge, Review,
                    commit_sha, need)
@@ -37,6 +39,7 @@ from .base import (Comment, Comparison, ForgeHTTP, LineComment, PullRequest, Res
 __all__ = ["GitHubForge"]
 
 PER_PAGE = 100
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 def api_root(url: str) -> str:
@@ -102,7 +105,7 @@ class GitHubForge(RestForge):
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment, all pages, sorted by creation (the API ignores sort parameters)."""
         items = [self._comment(c) for c in self._pages(f"{self._r}/issues/{number}/comments")]
-        return sorted(items, key=lambda c: (c.created_at, c.id))
+        return sorted(items, key=lambda c: (parse_time(c.created_at) or _EPOCH, c.id))
 
     def issue_labels(self, number: int) -> list[tuple[int, str]]:
         """The labels on the pull request as (id, name)."""

@@ -110,7 +110,7 @@ def override_gate(forge: Forge, *, number: int, config: Config, by: str, reason:
         if markers.read_trailer(existing.body) is not None:  # written anew below
             content = content.rstrip("\n").rsplit("\n", 1)[0]
         body = markers.compose(DECISION_MARKER, content.rstrip() + "\n\n" + note,
-                               [round_record(r) for r in rounds])
+                               [round_record(r) for r in rounds], limit=forge.comment_limit)
         posted_comment = forge.edit_comment(existing.id, body)
     else:
         body = markers.compose(DECISION_MARKER, f"## Review decision\n\n{note}",

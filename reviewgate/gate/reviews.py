@@ -34,8 +34,10 @@ MAX_INLINE = 40
 def post_review(forge: Forge, number: int, login: str, sha: str, placed: list[Placed],
                  record: Record, prompter: Prompter, decision_url: str) -> str | None:
     """Post this round's line comments as one comment review, then retire the bot's earlier
-    reviews (every live one but the newest: two runs at once converge on one). Returns a
-    warning instead of raising: the decision comment already holds every finding."""
+    reviews (every live one but the new one: two runs at once converge on one). When the new
+    review does not land, nothing is retired: the previous round's line comments stay, and the
+    warning says so. Returns a warning instead of raising: the decision comment already holds
+    every finding."""
     on_diff = [p for p in placed if p.on_diff][:MAX_INLINE]
     try:
         before = {r.id for r in forge.list_reviews(number)
@@ -52,14 +54,16 @@ def post_review(forge: Forge, number: int, login: str, sha: str, placed: list[Pl
                 forge.create_review(number, commit_id=sha, body=body, comments=comments)
             except ForgeError as exc:
                 if exc.status_code is not None and exc.status_code < 500:
-                    raise
+                    return (f"line comments not posted ({safe_message(exc)}); the previous "
+                            "round's line comments are kept")
                 # the reply may be lost after the review landed: the re-list below tells
         live = [r for r in forge.list_reviews(number)
                 if r.author == login and _kind(r.body) == "review"]
-        if not live:
-            return None if not on_diff else "line comments not posted: the review did not land"
-        newest = max(r.id for r in live)
-        keep = newest if on_diff and newest not in before else None
+        new = [r.id for r in live if r.id not in before]
+        if on_diff and not new:
+            return ("line comments not posted: the review did not land; the previous round's "
+                    "line comments are kept")
+        keep = max(new) if on_diff else None
         note = markers.compose(RETIRED_MARKER, prompter.render(
             "review_retired.md.j2", marker="", retired="", sha=sha, url=decision_url)).strip()
         for r in live:

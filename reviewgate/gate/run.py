@@ -381,7 +381,9 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     if holder != run_id:
         return _superseded(record, pr.head_sha, holder)
     single = config.gate.comments == "single"
-    bodies = {} if single else {seat_marker(seat.name): render_seat(record, seat.name, prompter)
+    limit = forge.comment_limit
+    bodies = {} if single else {seat_marker(seat.name): render_seat(record, seat.name, prompter,
+                                                                    limit=limit)
                                 for seat in profile.seats}
     comments = forge.list_comments(number)  # fresh: what we would overwrite
     before = {m: c for m in [*bodies, DECISION_MARKER]
@@ -408,7 +410,8 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     fresh = read_rounds(fresh_comment.body) if fresh_comment else []
     history = merge_rounds(rounds, fresh, current, config.gate.history_rounds)
     body = render_decision(record, prompter, history=history, placed=placed, since=since,
-                           inline=config.gate.inline, seat_sections=single, trailer=True)
+                           inline=config.gate.inline, seat_sections=single, trailer=True,
+                           limit=limit)
     posted_comment = upsert(forge, number, comments, login, DECISION_MARKER, body)
     description = status_description(record, prompter, stale=stale)
     if profile.demo:
@@ -422,6 +425,13 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     if config.gate.inline:
         review_warning = post_review(forge, number, login, pr.head_sha, placed, record,
                                       prompter, posted_comment.html_url)
+    if review_warning:  # said where people look: the decision comment
+        record.warnings.append(review_warning)
+        body = render_decision(record, prompter, history=history, placed=placed, since=since,
+                               inline=config.gate.inline, seat_sections=single, trailer=True,
+                           limit=limit)
+        posted_comment = upsert(forge, number, forge.list_comments(number), login,
+                                DECISION_MARKER, body)
     override = override_since(forge, pr.head_sha, context, run_id, login)
     if override is None:
         forge.set_status(pr.head_sha, state=state, context=context,

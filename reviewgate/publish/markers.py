@@ -207,17 +207,56 @@ def seal(text: str) -> str:
     return out
 
 
-def compose(head: str, content: str, records: list[dict[str, Any]] | None = None) -> str:
+#: Said at the end of a body cut to fit a forge's limit.
+CUT_NOTE = ("\n\n> ✂️ Cut here to fit the forge's limit of {limit:,} characters per comment. "
+            "The full text is in `decision.json` (`reviewgate canary --out FILE`) and in the "
+            "run's step summary.")
+
+
+def _fit_records(records: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
+    """``records`` with the rounds' findings cut until the trailer takes at most ``room``
+    characters (the round rows themselves are kept)."""
+    out = [dict(r) for r in records]
+    while len(trailer(out)) > room:
+        longest = max(out, key=lambda r: len(r.get("findings") or []), default=None)
+        if longest is None or not longest.get("findings"):
+            break
+        longest["findings"] = longest["findings"][: len(longest["findings"]) // 2]
+    return out
+
+
+def _cut(content: str, room: int) -> str:
+    """The first ``room`` characters of ``content``, ending at a line, with every
+    ``<details>`` and code fence it opened closed again."""
+    kept = content[:max(0, room)]
+    kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else ""
+    fences = sum(1 for line in kept.split("\n") if line.lstrip().startswith(("```", "~~~")))
+    if fences % 2:
+        kept += "```\n"
+    kept += "\n</details>\n" * max(0, kept.count("<details>") - kept.count("</details>"))
+    return kept
+
+
+def compose(head: str, content: str, records: list[dict[str, Any]] | None = None, *,
+            limit: int | None = None) -> str:
     """A whole comment body: ``head`` (from :func:`header`), the sealed ``content``, and the
     round-history trailer when ``records`` is given. The result holds exactly the gate's
-    markers, where it put them.
+    markers, where it put them, and at most ``limit`` characters (a forge's comment limit):
+    a longer content is cut at a line, its open blocks closed and a note added; the trailer's
+    findings are cut before its rounds.
 
     Raises:
         ValueError: ``head`` is not a header line.
     """
     if read_header(head) is None:
         raise ValueError(f"not a header line: {head[:80]!r}")
-    body = head + "\n" + seal(content.strip("\n")) + "\n"
-    if records is not None:
-        body += trailer(records) + "\n"
+    content = seal(content.strip("\n"))
+    if limit is not None and records is not None:
+        records = _fit_records(records, limit // 3)
+    tail = trailer(records) + "\n" if records is not None else ""
+    body = head + "\n" + content + "\n" + tail
+    if limit is not None and len(body) > limit:
+        note = CUT_NOTE.format(limit=limit)
+        room = limit - len(head) - len(tail) - len(note) - 64
+        body = head + "\n" + _cut(content, room) + note + "\n" + tail
     return body

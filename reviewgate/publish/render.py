@@ -103,20 +103,23 @@ def _ballot_map(record: Record) -> dict[tuple[str, str], Ballot]:
     return {(b.seat, b.hat): b for b in record.ballots}
 
 
-def render_seat(record: Record, seat: str, prompter: Prompter | None = None) -> str:
-    """The comment for one seat: both hats' vote, confidence, risks and opportunities."""
+def render_seat(record: Record, seat: str, prompter: Prompter | None = None, *,
+                limit: int | None = None) -> str:
+    """The comment for one seat: both hats' vote, confidence, risks and opportunities; at most
+    ``limit`` characters (:func:`reviewgate.publish.markers.compose`)."""
     ballots = [b for b in record.ballots if b.seat == seat]
     hats = record.config.profile.hats
     ballots.sort(key=lambda b: hats.index(b.hat) if b.hat in hats else len(hats))
     return markers.compose(seat_marker(seat), posted(_prompter(prompter).render(
         "seat_comment.md.j2", marker="", seat=seat, ballots=ballots, hats=hats, s=sanitize,
-        record=record)))
+        record=record)), limit=limit)
 
 
 def render_decision(record: Record, prompter: Prompter | None = None, *,
                     history: list[Round] | None = None, placed: list[Placed] | None = None,
                     since: tuple[Round, RoundDiff] | None = None, inline: bool = False,
-                    seat_sections: bool = False, trailer: bool = False) -> str:
+                    seat_sections: bool = False, trailer: bool = False,
+                    limit: int | None = None) -> str:
     """The decision comment: status, action, tallies, the seats x hats matrix, what was not
     reviewed (by cause, with line counts), findings, dissents, operator decisions, per-seat
     evidence, usage and cost, and the round history.
@@ -125,7 +128,8 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
     ``inline``); ``since`` is the previous round and the findings resolved/new/still open
     against it; ``seat_sections`` appends each seat's comment collapsed (``comments =
     "single"``); ``trailer`` ends the body with ``history`` as the hidden round-history trailer
-    (:func:`reviewgate.publish.markers.trailer`), the only place the gate reads it from.
+    (:func:`reviewgate.publish.markers.trailer`), the only place the gate reads it from;
+    ``limit``: the forge's most characters per comment (the body is cut to fit).
     """
     profile = record.config.profile
     p = _prompter(prompter)
@@ -145,7 +149,7 @@ def render_decision(record: Record, prompter: Prompter | None = None, *,
         placed_of=lambda c: where.get(id(c)), inline=inline and placed is not None,
         since=since, sections=sections))
     records = [round_record(r) for r in history or []] if trailer else None
-    return markers.compose(DECISION_MARKER, content, records)
+    return markers.compose(DECISION_MARKER, content, records, limit=limit)
 
 
 def override_note(by: str, sha: str, base: str, at: str, reason: str) -> str:
