@@ -34,6 +34,7 @@ class FakeGitHub:
         #: commit SHA -> parent SHAs, for ``GET .../compare/{old}...{new}`` (unknown: 404)
         self.parents: dict[str, list[str]] = {}
         self.base = "b" * 40
+        self.base_ref = "main"
         #: the merge base ``compare/{base}...{head}`` reports (``merge_base_commit``)
         self.merge_base = "b" * 40
         #: git trees of the head and the merge base (``GET .../git/trees/{sha}``), from the diff
@@ -132,7 +133,7 @@ class FakeGitHub:
             return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
                          "html_url": "https://github.com/owner/repo/pull/7",
                          "user": {"login": "alice"}, "head": {"sha": self.head},
-                         "base": {"sha": self.base}}, {}
+                         "base": {"sha": self.base, "ref": self.base_ref}}, {}
         if path == f"{r}/pulls/7/files":
             return self._page(self.files, query, path)
         if method in ("POST", "PATCH") and len((body or {}).get("body") or "") > 65536:

@@ -253,9 +253,9 @@ def test_labels_swap_between_rounds(forgejo, loopback, tmp_path):
     ([("success", "merge · base bbbbbbbbbbbb · Tech: 3/3 OK · Product: 3/3 OK")], "merge", 0),
     ([("success", "merge · base 0123456789ab · Tech: 3/3 OK · Product: 3/3 OK")], "stale", 13),
     ([("success", "merge · Tech: 3/3 OK · Product: 3/3 OK")], "stale", 13),
-    ([("failure", "defer · Tech: 1/3 OK · Product: 3/3 OK")], "defer", 13),
-    ([("failure", "split · Tech: 1/3 OK · Product: 1/3 OK")], "split", 13),
-    ([("error", "reviewgate error: quorum")], "error", 13),
+    ([("failure", "defer · Tech: 1/3 OK · Product: 3/3 OK")], "defer", 14),
+    ([("failure", "split · Tech: 1/3 OK · Product: 1/3 OK")], "split", 14),
+    ([("error", "reviewgate error: quorum")], "error", 14),
     ([("success", "merge · x"), ("pending", "reviewgate: reviewing")], "pending", 13),
     ([], "missing", 13),
 ])
@@ -366,7 +366,7 @@ def test_gate_status_wait_polls_until_final(forgejo, capsys):
     code = main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
                  "owner/repo", "--pr", "7", "--wait", "10", "--interval", "0.1"])
     timer.join()
-    assert code == 13 and "GATE=split" in capsys.readouterr().out
+    assert code == 14 and "GATE=split" in capsys.readouterr().out
 
 
 def test_agreed_high_finding_defers_and_the_status_names_it(forgejo, loopback, tmp_path):

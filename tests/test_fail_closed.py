@@ -92,7 +92,7 @@ def test_stale_pending_reads_as_error(forgejo, capsys):  # noqa: F811
     assert "never finished" in reading.description
     forgejo.status_rows(HEAD)[-1]["created_at"] = "2020-01-01T00:00:00Z"
     assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
-                 "owner/repo", "--pr", "7"]) == 13
+                 "owner/repo", "--pr", "7"]) == 14
     assert "GATE=error" in capsys.readouterr().out
 
 
@@ -105,7 +105,7 @@ def test_another_actors_success_does_not_pass(forgejo, capsys):  # noqa: F811
     other.set_status(HEAD, state="success", context=CONTEXT, description="merge · trust me")
     assert read_gate(bot, 7, CONTEXT).gate == "defer"
     assert main(["gate-status", "--forge", "forgejo", "--url", forgejo.url, "--repo",
-                 "owner/repo", "--pr", "7"]) == 13
+                 "owner/repo", "--pr", "7"]) == 14
     out = capsys.readouterr().out
     assert "GATE=defer" in out
     # with only the foreign row, the gate is missing, not merge

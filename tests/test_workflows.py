@@ -205,7 +205,7 @@ def test_no_comment_touches_a_running_gate(name):
     one group and cancel the older run of it."""
     wf = WORKFLOWS[name]()
     assert "concurrency" not in wf, "workflow-level concurrency cancels on every event"
-    [job] = wf["jobs"].values()
+    job = wf["jobs"]["gate"]
     groups = {event: evaluate(expression(job["concurrency"]["group"]), ctx)
               for event, ctx in EVENTS.items()}
     assert job["concurrency"]["cancel-in-progress"] is True
@@ -265,3 +265,35 @@ def test_every_action_is_pinned_to_a_commit(name):
             uses = step.get("uses", "")
             if uses and not uses.startswith("./"):
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), uses
+
+
+#: A merge queue's request for checks on a group commit.
+MERGE_GROUP = {"github": {"event_name": "merge_group", "run_id": 921, "event": {
+    "action": "checks_requested", "merge_group": {
+        "head_sha": "f" * 40, "head_ref": "refs/heads/gh-readonly-queue/main/pr-5-" + "a" * 40,
+        "base_ref": "refs/heads/main"}}}}
+
+
+@pytest.mark.parametrize("name", ["github", "init-github"])
+def test_merge_groups_get_a_job_without_models(name):
+    """GitHub workflows answer a merge queue (`merge_group`, `checks_requested`) in a job of
+    their own: no model key, least permissions (statuses: write), the same token as the pull
+    request runs, a concurrency group per group commit; the review job does not run then."""
+    wf = WORKFLOWS[name]()
+    on = wf.get("on", wf.get(True))
+    assert on["merge_group"]["types"] == ["checks_requested"]
+    gate, queue = wf["jobs"]["gate"], wf["jobs"]["queue"]
+    assert not evaluate(gate["if"], MERGE_GROUP) and evaluate(queue["if"], MERGE_GROUP)
+    assert not evaluate(queue["if"], EVENTS["push of a pull request"])
+    assert queue["permissions"] == {"contents": "read", "statuses": "write",
+                                    "pull-requests": "read"}
+    text = yaml.safe_dump(queue)
+    assert "API_KEY" not in text
+
+    def token(job):
+        return next(s["env"]["REVIEWGATE_FORGE_TOKEN"] for s in job["steps"]
+                    if "REVIEWGATE_FORGE_TOKEN" in s.get("env", {}))
+    assert token(queue) == token(gate)  # the same identity: the check's expected source
+    group = evaluate(expression(queue["concurrency"]["group"]), MERGE_GROUP)
+    assert group == "reviewgate-queue-" + "f" * 40
+    assert queue["concurrency"]["cancel-in-progress"] is False

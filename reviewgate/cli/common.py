@@ -8,7 +8,8 @@ Exit codes (documented in the README):
 10    defer
 11    split
 12    error: the gate could not decide (quorum, crash, forge failure)
-13    gate-status: pending, missing or stale
+13    gate-status: pending, missing or stale (no decision for the current head and merge base)
+14    gate-status: decided, not passing (defer, split, error)
 2     usage or configuration mistake
 ====  ==========================================================
 """
@@ -25,13 +26,17 @@ from ..core.errors import redact
 if TYPE_CHECKING:
     from ..ensemble.record import Record
 
-__all__ = ["EXIT_ERROR", "EXIT_FOR", "EXIT_NOT_PASSED", "EXIT_USAGE", "actions_outputs",
+__all__ = ["EXIT_ERROR", "EXIT_FOR", "EXIT_NOT_DECIDED", "EXIT_NOT_PASSED", "EXIT_USAGE",
+           "actions_outputs",
            "add_command", "err"]
 
 EXIT_FOR = {"merge": 0, "defer": 10, "split": 11, "error": 12}
 EXIT_USAGE = 2
 EXIT_ERROR = 12
-EXIT_NOT_PASSED = 13
+#: gate-status: no decision for the current head and merge base yet (pending, missing, stale).
+EXIT_NOT_DECIDED = 13
+#: gate-status: decided, and not a pass (defer, split, error).
+EXIT_NOT_PASSED = 14
 
 
 def err(message: str) -> None:

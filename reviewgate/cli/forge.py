@@ -69,15 +69,55 @@ def _number(args: argparse.Namespace, event: dict[str, Any]) -> int:
     return number
 
 
+def _is_merge_group(event: dict[str, Any]) -> bool:
+    return os.environ.get("GITHUB_EVENT_NAME") == "merge_group" or "merge_group" in event
+
+
+def _is_retarget(event: dict[str, Any]) -> bool:
+    """A pull request event for a new base: GitHub ``edited`` with ``changes.base``; Forgejo
+    and Gitea ``edited`` with ``changes.ref`` (their ``PullRequestChangeTargetBranch``)."""
+    changes = event.get("changes")
+    return event.get("action") == "edited" and isinstance(changes, dict) and bool(
+        {"base", "ref"} & set(changes))
+
+
+def cmd_merge_group(args: argparse.Namespace, event: dict[str, Any]) -> int:
+    """``reviewgate canary`` on a ``merge_group`` event: the group's commit gets the pass of
+    its pull request's head (:func:`reviewgate.gate.judge_merge_group`); no model, no comment.
+    Exit 0 on ``success``, 10 on ``failure``."""
+    from ..core.config import load_config
+    from ..gate import judge_merge_group
+
+    config = load_config(args.config)
+    forge, _ = _forge(args, config.gate.bot_login)
+    owner = args.bot_login or os.environ.get("REVIEWGATE_BOT_LOGIN") or config.gate.bot_login
+    try:
+        result = judge_merge_group(forge, event, context=config.gate.context, owner=owner)
+    finally:
+        forge.close()
+    print(f"GATE={'merge' if result.state == 'success' else 'defer'}\nSTATE={result.state}\n"
+          f"SHA={result.group.head_sha}\nPR={result.group.number}\n"
+          f"REASON={result.description}")
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as fh:
+            fh.write(f"state={result.state}\n")
+    return 0 if result.state == "success" else 10
+
+
 def cmd_canary(args: argparse.Namespace) -> int:
-    """``reviewgate canary``: review a pull request and publish comments and status."""
+    """``reviewgate canary``: review a pull request and publish comments and status (on a
+    ``merge_group`` event: :func:`cmd_merge_group`)."""
     from ..core.config import load_config
     from ..gate import run_canary
     from .common import EXIT_FOR, actions_outputs
     from .progress import progress_printer
 
+    event = _event(args.event)
+    if args.pr is None and _is_merge_group(event):
+        return cmd_merge_group(args, event)
     config = load_config(args.config)
-    number = _number(args, _event(args.event))
+    number = _number(args, event)
     forge, label = _forge(args, config.gate.bot_login)
     _cancel_on_sigterm()
     try:
@@ -86,7 +126,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
             result = run_canary(forge, number=number, config=config, profile_name=args.profile,
                                 fired_by=args.fired_by or os.environ.get("GITHUB_ACTOR", "ci"),
                                 force=args.force, label=f"{label}#{number}",
-                                on_progress=on_progress)
+                                on_progress=on_progress, retarget=_is_retarget(event))
     finally:
         forge.close()
     if result.state == "superseded":
@@ -129,7 +169,7 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
     """``reviewgate gate-status``: read the gate for the current head; exit 0 only on merge."""
     from ..core.config import load_config
     from ..gate import read_gate
-    from .common import EXIT_NOT_PASSED
+    from .common import EXIT_NOT_DECIDED, EXIT_NOT_PASSED
 
     config = load_config(args.config)
     context = args.context or config.gate.context
@@ -149,7 +189,11 @@ def cmd_gate_status(args: argparse.Namespace) -> int:
     print(f"GATE={reading.gate}\nSHA={reading.sha}\nURL={reading.url}")
     if reading.override:
         print(f"OVERRIDE={reading.description}")
-    return 0 if reading.passed else EXIT_NOT_PASSED
+    if reading.gate == "stale":
+        print(f"REASON={reading.description}")
+    if reading.passed:
+        return 0
+    return EXIT_NOT_DECIDED if reading.gate in ("pending", "missing", "stale") else EXIT_NOT_PASSED
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -215,6 +259,20 @@ def cmd_command(args: argparse.Namespace) -> int:
     return EXIT_FOR.get(result.decision, EXIT_FOR["error"])
 
 
+def _pr_number(text: str) -> int | None:
+    """A pull request number; an empty value (the action's ``pr: ""``) is none (argparse
+    type)."""
+    if not text.strip():
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a pull request number is a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("a pull request number is a positive integer")
+    return value
+
+
 def _full_sha(text: str) -> str:
     """A full commit SHA: 40 hex digits (64 in a SHA-256 repository) (argparse type). A short
     prefix is refused: a commit crafted to share it could be pushed after the override."""
@@ -230,7 +288,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="default: REVIEWGATE_FORGE, else github for github.com, else forgejo")
     p.add_argument("--url", help="forge URL (default: GITHUB_SERVER_URL)")
     p.add_argument("--repo", metavar="OWNER/NAME", help="default: GITHUB_REPOSITORY")
-    p.add_argument("--pr", type=int, help="pull request number (default: from the event)")
+    p.add_argument("--pr", type=_pr_number,
+                   help="pull request number (default: from the event; empty: none)")
     p.add_argument("--event", metavar="FILE", help="event payload (default: GITHUB_EVENT_PATH)")
     p.add_argument("--config", metavar="PATH")
     p.add_argument("--bot-login", help="the bot's login (default: GET /user)")

@@ -188,7 +188,8 @@ def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: st
 
 def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str | None = None,
                fired_by: str = "ci", force: bool = False, label: str = "",
-               on_progress: Callable[[Progress], None] | None = None) -> CanaryResult:
+               on_progress: Callable[[Progress], None] | None = None,
+               retarget: bool = False) -> CanaryResult:
     """Review pull request ``number`` and publish the result (steps in the module docstring).
 
     The gate's identity is the token's login (``GET /user``) or the configured ``bot_login``;
@@ -210,6 +211,9 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
         fired_by: who asked (``ci``, a login, ``operator``); recorded in the round history.
         force: review even when this head SHA already has a decision, asking every model
             again (no ballot is taken from the verdict cache).
+        retarget: the run was fired by a new base: ``pending`` goes on the head right after
+            the pull request is read, before anything else (a forge's "merge when checks
+            succeed" must not merge on the old pass meanwhile).
 
     Raises:
         ForgeError: the pull request cannot be read (nothing is posted then), or publishing
@@ -218,6 +222,9 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     """
     context = config.gate.context
     pr = forge.get_pull(number)
+    if retarget:
+        forge.set_status(pr.head_sha, state="pending", context=context,
+                         description="reviewgate: the base changed; reviewing again")
     login = known_login(forge)
     for attempt in range(MOVE_TRIES):
         try:

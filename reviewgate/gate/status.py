@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ForgeError
 from ..core.timestamps import age_s, parse_time
-from ..forge.base import Forge, StatusRow, safe_message
+from ..forge.base import Forge, PullRequest, StatusRow, safe_message
 
 __all__ = ["DECISIONS", "OVERRIDE_PREFIX", "WRITE_PERMISSIONS", "GateReading", "claim_holder",
            "known_login",
@@ -157,7 +157,8 @@ def _writers_override(forge: Forge, row: StatusRow, sha: str, cache: dict[str, b
 
 
 def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = None,
-              max_pending_s: float = 1800.0, now: dt.datetime | None = None) -> GateReading:
+              max_pending_s: float = 1800.0, now: dt.datetime | None = None,
+              bind_base: bool = True, pr: PullRequest | None = None) -> GateReading:
     """The latest gate status on the pull request's *current* head SHA.
 
     Only rows posted by ``owner`` (the gate bot's login; None: the token's own login) count,
@@ -165,10 +166,12 @@ def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = No
     in the same context cannot pass the gate. A status left on an older head does not count
     (``missing``); a ``pending`` older than ``max_pending_s`` seconds is read as ``error`` (the
     run was killed). A ``success`` passes only for the merge base it names (``base`` + 12 hex
-    digits in its description): DESIGN.md section 4, rule 9; another one reads as ``stale``.
-    Forgejo's per-row ``status`` field is read, not the combined ``state``.
+    digits in its description): DESIGN.md section 4, rule 9; another one reads as ``stale``
+    (``bind_base=False``: not compared, for a merge queue's group, which re-bases by design).
+    Forgejo's per-row ``status`` field is read, not the combined ``state``. ``pr``: the pull
+    request when the caller has just read it.
     """
-    pr = forge.get_pull(number)
+    pr = pr or forge.get_pull(number)
     owner = owner or forge.whoami()
     writers: dict[str, bool] = {}
     rows = [s for s in forge.list_statuses(pr.head_sha) if s.context == context and (
@@ -190,7 +193,7 @@ def read_gate(forge: Forge, number: int, context: str, *, owner: str | None = No
         gate = "split" if named == "split" else "defer"
     if gate == "merge" and not override and named not in (None, "merge"):
         gate = "error"  # a success whose description names another decision is not ours
-    if gate == "merge":
+    if gate == "merge" and bind_base:
         base = _BASE.search(latest.description)
         current = pr.merge_base or pr.base_sha
         if base is None or not current.startswith(base.group(1)):
