@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fake_git import FileView, Trees, diff_views, with_listed
+from fake_git import FileView, Trees, diff_views, with_index, with_listed
 from loopback import reachable
 from openapi_check import SpecCheck
 
@@ -223,7 +223,7 @@ class FakeForgejo:
             if m.group(2) == ".diff":
                 if self.on_diff:
                     self.on_diff(pr)
-                return 200, pr.diff, {"Content-Type": "text/plain; charset=utf-8"}
+                return 200, with_index(pr.diff), {"Content-Type": "text/plain; charset=utf-8"}
             if m.group(2) == "/files":
                 return self._page(pr.files, query)
             return 200, self._pr_json(pr), {}

@@ -33,69 +33,117 @@ def _pad(abbrev: str) -> str:
     return (abbrev + "0" * 40)[:40]
 
 
-def diff_views(diff: str | bytes) -> tuple[FileView, FileView]:
-    """(files before, files after) of the paths a unified diff touches."""
-    if isinstance(diff, bytes):
-        diff = diff.decode("utf-8", "surrogateescape")
+def _sections(diff: str) -> tuple[list[str], list[list[str]]]:
+    """(lines before the first section, the sections' lines), split as git writes them."""
     lines = diff.split("\n")
     starts = [i for i, line in enumerate(lines) if line.startswith("diff --git ") or (
         line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
         and (i == 0 or not any(lines[j].startswith("diff --git ") for j in range(
             max(0, i - 6), i))))]
+    head = lines[:starts[0]] if starts else lines
+    return head, [lines[start:starts[n + 1] if n + 1 < len(starts) else len(lines)]
+                  for n, start in enumerate(starts)]
+
+
+def diff_views(diff: str | bytes) -> tuple[FileView, FileView]:
+    """(files before, files after) of the paths a unified diff touches."""
+    if isinstance(diff, bytes):
+        diff = diff.decode("utf-8", "surrogateescape")
     old: FileView = {}
     new: FileView = {}
-    for n, start in enumerate(starts):
-        section = lines[start:starts[n + 1] if n + 1 < len(starts) else len(lines)]
-        a = b = None
-        head = section[0]
-        if head.startswith("diff --git "):
-            rest = head[len("diff --git "):]
-            half = (len(rest) - 1) // 2
-            a, b = _side(rest[:half]), _side(rest[half + 1:])
-            if '"' in rest:
-                parts = rest.split('" "') if '" "' in rest else rest.split(" ", 1)
-                a = _side(parts[0] + ('"' if '" "' in rest else ""))
-                b = _side(('"' if '" "' in rest else "") + parts[1])
-        old_mode = new_mode = "100644"
-        blobs = None
-        for line in section[:8]:
-            if line.startswith("--- "):
-                a = _side(line[4:])
-            elif line.startswith("+++ "):
-                b = _side(line[4:])
-            elif line.startswith("rename from "):
-                a = _unquote(line[len("rename from "):])
-            elif line.startswith("rename to "):
-                b = _unquote(line[len("rename to "):])
-            elif line.startswith("new file mode "):
-                new_mode, a = line.split()[-1], None
-            elif line.startswith("deleted file mode "):
-                old_mode, b = line.split()[-1], None
-            elif line.startswith("old mode "):
-                old_mode = line.split()[-1]
-            elif line.startswith("new mode "):
-                new_mode = line.split()[-1]
-            elif line.startswith("index ") and ".." in line:
-                ids, _, mode = line[len("index "):].partition(" ")
-                blobs = ids.split("..", 1)
-                if mode:
-                    old_mode = new_mode = mode
-            elif line.startswith("Binary files "):
-                if " /dev/null and " in line:
-                    a = None
-                if line.endswith(" and /dev/null differ"):
-                    b = None
-        text = "\n".join(section)
-        derived = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
-        if a is not None:
-            old[a] = (old_mode, _pad(blobs[0]) if blobs and set(blobs[0]) != {"0"}
-                      else hashlib.sha1(f"old\0{a}\0{derived}".encode()).hexdigest())
-        if b is not None:
-            new[b] = (new_mode, _pad(blobs[1]) if blobs and set(blobs[1]) != {"0"}
-                      else hashlib.sha1(f"new\0{b}\0{derived}".encode()).hexdigest())
-        if a is not None and b is not None and a == b and old[a] == new[b]:
-            new[b] = (new_mode, hashlib.sha1(f"changed\0{derived}".encode()).hexdigest())
+    for section in _sections(diff)[1]:
+        one_old, one_new = _section_views(section)
+        old.update(one_old)
+        new.update(one_new)
     return old, new
+
+
+def _section_views(section: list[str]) -> tuple[FileView, FileView]:
+    """The files before and after of one section of a diff."""
+    old: FileView = {}
+    new: FileView = {}
+    a = b = None
+    head = section[0]
+    if head.startswith("diff --git "):
+        rest = head[len("diff --git "):]
+        half = (len(rest) - 1) // 2
+        a, b = _side(rest[:half]), _side(rest[half + 1:])
+        if '"' in rest:
+            parts = rest.split('" "') if '" "' in rest else rest.split(" ", 1)
+            a = _side(parts[0] + ('"' if '" "' in rest else ""))
+            b = _side(('"' if '" "' in rest else "") + parts[1])
+    old_mode = new_mode = "100644"
+    blobs = None
+    for line in section[:8]:
+        if line.startswith("--- "):
+            a = _side(line[4:])
+        elif line.startswith("+++ "):
+            b = _side(line[4:])
+        elif line.startswith("rename from "):
+            a = _unquote(line[len("rename from "):])
+        elif line.startswith("rename to "):
+            b = _unquote(line[len("rename to "):])
+        elif line.startswith("new file mode "):
+            new_mode, a = line.split()[-1], None
+        elif line.startswith("deleted file mode "):
+            old_mode, b = line.split()[-1], None
+        elif line.startswith("old mode "):
+            old_mode = line.split()[-1]
+        elif line.startswith("new mode "):
+            new_mode = line.split()[-1]
+        elif line.startswith("index ") and ".." in line:
+            ids, _, mode = line[len("index "):].partition(" ")
+            blobs = ids.split("..", 1)
+            if mode:
+                old_mode = new_mode = mode
+        elif line.startswith("Binary files "):
+            if " /dev/null and " in line:
+                a = None
+            if line.endswith(" and /dev/null differ"):
+                b = None
+    text = "\n".join(section)
+    derived = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+    if a is not None:
+        old[a] = (old_mode, _pad(blobs[0]) if blobs and set(blobs[0]) != {"0"}
+                  else hashlib.sha1(f"old\0{a}\0{derived}".encode()).hexdigest())
+    if b is not None:
+        new[b] = (new_mode, _pad(blobs[1]) if blobs and set(blobs[1]) != {"0"}
+                  else hashlib.sha1(f"new\0{b}\0{derived}".encode()).hexdigest())
+    if a is not None and b is not None and a == b and old[a] == new[b] and not any(
+            line.startswith("similarity index 100%") for line in section[:4]) and any(
+            line.startswith("@@") for line in section):
+        new[b] = (new_mode, hashlib.sha1(f"changed\0{derived}".encode()).hexdigest())
+    if a is not None and b is not None and not blobs and not any(
+            line.startswith(("@@", "Binary files ")) for line in section):
+        new[b] = (new_mode, old[a][1])  # a pure rename or a mode change: the same blob
+    return old, new
+
+
+def with_index(diff: str | bytes) -> str | bytes:
+    """``diff`` as a forge serves it: every section with hunks and no ``index`` line gets
+    one (git always writes it), naming the ids :func:`diff_views` gives its sides; a plain
+    unified diff section gets a ``diff --git`` header for it."""
+    raw = isinstance(diff, bytes)
+    text = diff.decode("utf-8", "surrogateescape") if raw else diff
+    head, sections = _sections(text)
+    out = list(head)
+    for section in sections:
+        if not any(line.startswith("@@") for line in section) or any(
+                line.startswith("index ") for line in section[:8]):
+            out.extend(section)
+            continue
+        old, new = _section_views(section)
+        a = next(iter(old.values()), ("100644", "0" * 40))
+        b = next(iter(new.values()), ("100644", "0" * 40))
+        index = f"index {a[1][:12] if old else '0' * 7}..{b[1][:12] if new else '0' * 7}"
+        if section[0].startswith("diff --git "):
+            out.extend([section[0], index, *section[1:]])
+        else:
+            pa = next(iter(old), None) or next(iter(new))
+            pb = next(iter(new), None) or pa
+            out.extend([f"diff --git a/{pa} b/{pb}", index, *section])
+    joined = "\n".join(out)
+    return joined.encode("utf-8", "surrogateescape") if raw else joined
 
 
 class Trees:
@@ -154,11 +202,19 @@ def with_listed(views: tuple[FileView, FileView],
         path = f["filename"]
         if path in old or path in new:
             continue
-        seed = hashlib.sha1(f"{path}\0{f.get('patch') or ''}\0{f.get('status')}".encode())
         status = f.get("status") or "modified"
         if status not in ("added",):
             prev = f.get("previous_filename") or path
-            old[prev] = ("100644", hashlib.sha1(b"old" + seed.digest()).hexdigest())
+            old[prev] = ("100644", listed_blob(f, "old"))
         if status not in ("removed", "deleted"):
-            new[path] = ("100644", hashlib.sha1(b"new" + seed.digest()).hexdigest())
+            new[path] = ("100644", listed_blob(f, "new"))
     return old, new
+
+
+def listed_blob(f: dict[str, Any], side: str) -> str:
+    """The blob id of a files-list row the diff does not hold, on one side (``sha`` of the row
+    for the head side when it gives one)."""
+    if side == "new" and f.get("sha"):
+        return str(f["sha"])
+    seed = hashlib.sha1(f"{f['filename']}\0{f.get('patch') or ''}\0{f.get('status')}".encode())
+    return hashlib.sha1(side.encode() + seed.digest()).hexdigest()

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fake_git import Trees, diff_views, with_listed
+from fake_git import Trees, diff_views, listed_blob, with_index, with_listed
 from loopback import reachable
 
 
@@ -129,13 +129,14 @@ class FakeGitHub:
                                  "or locally cloning the repository instead.", "errors": [
                                      {"resource": "PullRequest", "field": "diff",
                                       "code": "too_large"}], "status": "406"}, {}
-                return 200, self.diff, {"Content-Type": "text/plain"}
+                return 200, with_index(self.diff), {"Content-Type": "text/plain"}
             return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
                          "html_url": "https://github.com/owner/repo/pull/7",
                          "user": {"login": "alice"}, "head": {"sha": self.head},
                          "base": {"sha": self.base, "ref": self.base_ref}}, {}
         if path == f"{r}/pulls/7/files":
-            return self._page(self.files, query, path)
+            return self._page([{"sha": listed_blob(f, "new"), **f} for f in self.files],
+                              query, path)
         if method in ("POST", "PATCH") and len((body or {}).get("body") or "") > 65536:
             return 422, {"message": "Validation Failed", "errors": [{
                 "resource": "IssueComment", "code": "custom", "field": "body",

@@ -162,4 +162,4 @@ def test_a_refused_review_leaves_the_gate_and_comments_intact(fake, loopback, tm
     assert [r["status"] for r in fake.status_rows(HEAD)] == ["pending", "success"]
     assert "· 💬 on a diff line" in decision_body(fake)
     assert fake.pr_reviews(7) == []
-    assert "line comments not updated" in capsys.readouterr().err
+    assert "line comments not posted" in capsys.readouterr().err

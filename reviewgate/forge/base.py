@@ -93,7 +93,8 @@ class TreeEntry:
 class ChangedFile:
     """One row of the pull request's files list. ``patch``: the file's hunks without headers
     (GitHub's files API; absent for binary or large files, and on Forgejo/Gitea);
-    ``previous_filename``: the old path of a rename."""
+    ``previous_filename``: the old path of a rename; ``sha``: the file's blob id at the head
+    (GitHub's ``sha``; empty on Forgejo/Gitea, whose ``ChangedFile`` has none)."""
 
     filename: str
     status: str = ""
@@ -101,6 +102,7 @@ class ChangedFile:
     deletions: int = 0
     patch: str | None = None
     previous_filename: str = ""
+    sha: str = ""
 
 
 @dataclass
@@ -375,7 +377,8 @@ class RestForge:
         return [ChangedFile(filename=need(f, "filename", endpoint), status=f.get("status", ""),
                             additions=f.get("additions", 0), deletions=f.get("deletions", 0),
                             patch=f.get("patch") if isinstance(f.get("patch"), str) else None,
-                            previous_filename=f.get("previous_filename") or "")
+                            previous_filename=f.get("previous_filename") or "",
+                            sha=f.get("sha") if isinstance(f.get("sha"), str) else "")
                 for f in self._pages(f"{self._r}/pulls/{number}/files")]
 
     def adopt_login(self, login: str) -> None:

@@ -100,19 +100,37 @@ def binding_problems(files: list[FileChange], changes: dict[str, TreeChange]) ->
         if f.missing == "over a file limit":
             continue  # the placeholder for files the forge never listed
         named.add(f.path)
-        if f.old_path and f.old_path != f.path and f.status in ("renamed", "deleted"):
-            named.add(f.old_path)
-        if not (f.old_blob and f.new_blob):
-            continue
+        renamed = bool(f.old_path and f.old_path != f.path and f.status in ("renamed",
+                                                                             "deleted"))
+        if renamed:
+            named.add(f.old_path or "")
         new, old = changes.get(f.path), changes.get(f.old_path or f.path)
-        # a type change is a deletion and an addition of one path: each checks its own side
-        type_change = sections[f.path] > 1
-        if new is not None and not (type_change and set(f.new_blob) <= _NO_BLOB) and \
-                not _matches(f.new_blob, new.new):
-            problems.append(f"{f.path}: the diff's blob {f.new_blob} is not the head's")
-        if old is not None and not (type_change and set(f.old_blob) <= _NO_BLOB) and \
-                not _matches(f.old_blob, old.old):
-            problems.append(f"{f.path}: the diff's blob {f.old_blob} is not the base's")
+        if f.old_blob and f.new_blob:
+            # a type change is a deletion and an addition of one path: each checks its side
+            type_change = sections[f.path] > 1
+            if new is not None and not (type_change and set(f.new_blob) <= _NO_BLOB) and \
+                    not _matches(f.new_blob, new.new):
+                problems.append(f"{f.path}: the diff's blob {f.new_blob} is not the head's")
+            if old is not None and not (type_change and set(f.old_blob) <= _NO_BLOB) and \
+                    not _matches(f.old_blob, old.old):
+                problems.append(f"{f.path}: the diff's blob {f.old_blob} is not the base's")
+        elif f.new_blob:  # the files API's blob id (a section rebuilt from its patch)
+            if new is not None and not _matches(f.new_blob, new.new):
+                problems.append(f"{f.path}: the files list's blob is not the head's")
+        elif f.unreadable:
+            pass  # listed, never shown: counted as not reviewed (its path is checked above)
+        elif f.hunks:
+            problems.append(f"{f.path}: a section with changed lines but no index line")
+        elif new is not None or old is not None:
+            # no index line: a pure rename or a mode change, which git writes only when the
+            # content is the same on both sides; the trees must say so
+            before = old.old if old is not None else None
+            after = new.new if new is not None else None
+            if renamed and (before is None or after is None or before[1] != after[1]):
+                problems.append(f"{f.path}: shown as a pure rename, but its content changed")
+            elif not renamed and before is not None and after is not None and \
+                    before[1] != after[1]:
+                problems.append(f"{f.path}: shown as a mode change, but its content changed")
     missing = sorted(set(changes) - named)
     extra = sorted(p for p in named - set(changes))
     if missing:

@@ -126,6 +126,10 @@ def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
                                     old_path=listed.previous_filename or None)
             rebuilt = parse_unified_diff(section)
             if rebuilt:
+                for f in rebuilt:  # bound by the files API's blob id; checked against its counts
+                    f.new_blob = listed.sha.lower() if status not in ("removed",
+                                                                       "deleted") else ""
+                    f.mismatch = (f.added, f.removed) != (listed.additions, listed.deletions)
                 sections.append(section)
                 files.extend(rebuilt)
                 continue
