@@ -142,7 +142,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             config = _load(args)
             report = evaluate_live(dataset, config=config, profile_name=args.profile,
-                                   judge=args.judge, on_progress=on_progress)
+                                   judge=args.judge, on_progress=on_progress,
+                                   allow_urls=args.allow_urls)
     if args.format == "json":
         text = report.model_dump_json(indent=2) + "\n"
     else:
