@@ -44,6 +44,10 @@ def _emit(record: Record, fmt: str, out: str | None) -> None:
 
 
 
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def _load(args: argparse.Namespace) -> Config:
     from ..core.config import load_config
 
@@ -86,7 +90,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             rows = estimate_review(
                 change, config=config, profile_name=name, reader=reader,
                 previous=previous_round(args.previous) if args.previous else None,
-                history=None if args.diff else GitHistory())
+                history=None if args.diff else GitHistory(), on_warning=_warn)
             sys.stdout.write(Prompter().render("estimate.md.j2", rows=rows, profile=name))
             return 0
         if profile.notice:
@@ -100,6 +104,8 @@ def cmd_review(args: argparse.Namespace) -> int:
                                    no_previous="no --previous decision.json given")
         if previous is not None:
             print(f"round: {result.input.round.describe()}", file=sys.stderr)
+        for warning in result.warnings:
+            _warn(warning)
     _emit(result, args.format, args.out)
     return EXIT_FOR[result.decision.decision]
 
@@ -136,7 +142,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             config = _load(args)
             report = evaluate_live(dataset, config=config, profile_name=args.profile,
-                                   judge=args.judge, on_progress=on_progress)
+                                   judge=args.judge, on_progress=on_progress,
+                                   allow_urls=args.allow_urls)
     if args.format == "json":
         text = report.model_dump_json(indent=2) + "\n"
     else:

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="replay these reviewers' recorded findings as seats (no model call)")
     ev.add_argument("--judge", metavar="SEAT",
                     help="live runs: a seat that judges matches to golden comments")
+    ev.add_argument("--allow-urls", action="store_true",
+                    help="live runs: fetch diffs the dataset gives as http(s) URLs (same-origin "
+                         "redirects only, size-capped); files are read only inside its folder")
     ev.add_argument("--profile", help="profile name (live runs; recorded runs use its policy)")
     ev.add_argument("--config", metavar="PATH", help="reviewgate.toml or pyproject.toml")
     ev.add_argument("--format", choices=["markdown", "json"], default="markdown")

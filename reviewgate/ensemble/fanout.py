@@ -176,7 +176,8 @@ async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack
         providers: seat name -> provider to use instead of building one (tests, replay).
         on_progress: called with a :class:`Progress` when a ballot starts and ends.
         cache: the verdict cache: a ballot found there (``cache_read``) is not asked again,
-            and every new ballot with a valid verdict is stored.
+            and every new ballot with a valid verdict is stored. It never raises: what goes
+            wrong with it is in ``cache.warnings``.
 
     Returns:
         the ballots in seat-then-hat order (len = seats x hats). A seat whose provider cannot be
@@ -226,8 +227,8 @@ async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack
                     on_progress(Progress(seat.name, hat, "running"))
 
             ballot = await _run_ballot(provider, seat, hat, packs[seat.name], prompter, started)
-            if cache is not None:
-                cache.put(keys[(seat.name, hat)], ballot)
+            if cache is not None:  # off the event loop: a locked store waits for its lock
+                await asyncio.to_thread(cache.put, keys[(seat.name, hat)], ballot)
         if on_progress:
             on_progress(Progress(seat.name, hat, "done", ballot))
         return ballot

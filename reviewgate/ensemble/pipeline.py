@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -224,6 +223,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     record = _record(change, config, name, profile, packs, ballots,
                      time.monotonic() - started, grouping=grouping, plan=plan,
                      whole=whole_change, ledger=ledger)
+    if cache is not None:
+        record.warnings.extend(cache.warnings)
     record.input.redacted = redacted
     record.input.ignored = ignored
     record.input.norms_files = repo.norms_files
@@ -300,7 +301,8 @@ class Estimate:
 
 def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | None = None,
                     reader: FileReader | None = None, previous: PreviousRound | None = None,
-                    history: History | None = None) -> list[Estimate]:
+                    history: History | None = None,
+                    on_warning: Callable[[str], None] | None = None) -> list[Estimate]:
     """The tokens and cost a review of ``change`` would take, calling no model.
 
     Prompt tokens are estimated at :data:`~reviewgate.context.packing.CHARS_PER_TOKEN`
@@ -312,7 +314,8 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
         InputError: the diff is empty; ConfigError: unknown profile, persona or template.
 
     With ``previous`` and ``history`` the round is planned as :func:`review_change` plans it
-    (an incremental round estimates the incremental prompt).
+    (an incremental round estimates the incremental prompt). ``on_warning`` receives each
+    problem with the verdict cache (then the ballots it could not tell count as not cached).
     """
     name, profile = config.profile(profile_name)
     prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
@@ -340,18 +343,19 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
     finally:
         if cache is not None:
             cache.close()
+    for warning in cache.warnings if cache is not None else []:
+        if on_warning is not None:
+            on_warning(warning)
     return rows
 
 
 def _open_cache(config: Config) -> VerdictCache | None:
-    """The verdict cache, or None when switched off or not openable (then nothing is cached;
-    a review never fails for want of a cache)."""
+    """The verdict cache, or None when ``config.cache`` switches it off. It never raises: a
+    store that fails is off with a line in its ``warnings`` (a review never fails for want of
+    a cache)."""
     if not config.cache:
         return None
-    try:
-        return VerdictCache(config.cache_dir or default_cache_dir())
-    except (OSError, sqlite3.Error):
-        return None
+    return VerdictCache(config.cache_dir or default_cache_dir())
 
 
 def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:

@@ -2,8 +2,10 @@
 
 Every call goes through :class:`ForgeHTTP`: one ``httpx.Client`` per run, an explicit timeout,
 one tenacity retry policy (429, 5xx and connection errors; ``retry-after`` honoured) and errors
-that carry the status and path but never the token. Adapters (``forgejo.py``, ``github.py``)
-never import each other.
+that carry the status and path but never the token. The client talks to the forge's own origin
+only (scheme, host and port of its base URL): a next-page link or a redirect anywhere else is a
+:class:`~reviewgate.core.errors.ForgeError` and nothing is sent there, so the token never
+leaves the forge. Adapters (``forgejo.py``, ``github.py``) never import each other.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..core.retry import parse_retry_after, policy, retryable_status
 
 __all__ = ["ChangedFile", "Comment", "Comparison", "Forge", "ForgeHTTP", "LineComment",
            "PullRequest", "RestForge", "Review", "StatusRow", "TreeEntry", "commit_sha", "need",
-           "next_link", "safe_message"]
+           "next_link", "origin", "safe_message", "shown_url"]
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 
@@ -209,6 +211,37 @@ def next_link(header: str) -> str | None:
     return None
 
 
+#: The port a scheme means when a URL names none.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Redirects followed per request (all within the forge's origin).
+MAX_REDIRECTS = 5
+
+
+def origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
+    """The origin of ``url`` (RFC 6454): (scheme, host, port), the scheme's default port
+    filled in; scheme and host lower-cased (httpx normalises them).
+
+    Raises:
+        httpx.InvalidURL: ``url`` cannot be parsed.
+    """
+    url = httpx.URL(url)
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """``url`` as it may be shown: without userinfo (``user:password@``), known secrets
+    redacted, at most 300 characters."""
+    try:
+        text = str(httpx.URL(url).copy_with(username=None, password=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        text = str(url).rsplit("@", 1)[-1]
+    return redact(text)[:300]
+
+
+class _ForeignOrigin(Exception):
+    """A request about to leave the forge's origin (raised by the client's request hook)."""
+
+
 class _Retryable(Exception):
     """A forge failure the one retry policy (:mod:`reviewgate.core.retry`) may try again."""
 
@@ -228,6 +261,12 @@ class ForgeHTTP:
             registered with :func:`~reviewgate.core.errors.redact` and never shown.
         timeout_s: per-request timeout in seconds.
         attempts: tries per request for retryable failures.
+
+    Every request, each redirect hop included, goes to the origin of ``base_url`` only
+    (:func:`origin`): a request hook refuses any other before it is sent. httpx on its own
+    drops ``Authorization`` on a cross-origin redirect but keeps it on an ``http`` to
+    ``https`` upgrade of the same host; the gate does not rely on either. At most
+    :data:`MAX_REDIRECTS` redirects per request.
     """
 
     base_url: str
@@ -244,13 +283,35 @@ class ForgeHTTP:
                    **self.extra_headers}
         if self.auth_header:
             headers["Authorization"] = self.auth_header
+        self.origin = origin(self.base_url)
         self.client = httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers,
                                    timeout=self.timeout_s, transport=self.transport,
-                                   follow_redirects=True)
+                                   follow_redirects=True, max_redirects=MAX_REDIRECTS,
+                                   event_hooks={"request": [self._own_origin_only]})
+
+    def _shown_origin(self) -> str:
+        scheme, host, port = self.origin
+        return f"{scheme}://{host}:{port}"
+
+    def _own_origin_only(self, request: httpx.Request) -> None:
+        """httpx request hook, run before each request and each redirect hop is sent (the
+        first request was checked by :meth:`_once`, so this one is a redirect)."""
+        if origin(request.url) != self.origin:
+            raise _ForeignOrigin(f"redirected to {shown_url(request.url)}, on another origin "
+                                 f"than the forge's ({self._shown_origin()}): not followed (it "
+                                 "would carry the token)")
 
     def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = httpx.URL(path)
+        if url.is_absolute_url and origin(url) != self.origin:
+            raise ForgeError(f"{method} {shown_url(url)}: on another origin than the forge's "
+                             f"({self._shown_origin()}): not sent (it would carry the token)",
+                             method=method, path=shown_url(url))
         try:
             response = self.client.request(method, path, **kwargs)
+        except _ForeignOrigin as exc:
+            raise ForgeError(f"{method} {shown_url(path)}: {exc}", method=method,
+                             path=shown_url(path)) from None
         except httpx.HTTPError as exc:
             error = ForgeError(f"{method} {path}: {type(exc).__name__}: {exc}", method=method,
                                path=path)
@@ -297,7 +358,16 @@ class ForgeHTTP:
               size_param: str | None, size: int = 0) -> Iterator[Any]:
         """Every item of a paged list: follows ``Link: rel="next"``, else asks for the next
         ``page`` until a page comes back shorter than ``size``. ``size_param=None``: the
-        endpoint takes no paging parameters (only a ``Link`` header is followed)."""
+        endpoint takes no paging parameters (only a ``Link`` header is followed).
+
+        A next link is resolved against the page's URL (RFC 8288: a relative link is relative
+        to it) and followed only on the forge's origin.
+
+        Raises:
+            ForgeError: a page is not a JSON list; a next link is malformed or on another
+                origin (the message names it without userinfo; nothing is sent there); or
+                :meth:`request` failed.
+        """
         params = dict(params or {})
         if size_param is not None:
             params.update({size_param: size, "page": 1})
@@ -310,11 +380,27 @@ class ForgeHTTP:
             yield from items
             link = next_link(response.headers.get("link", ""))
             if link:
-                url, params = link, None
+                url, params = self._next_url(path, response.url, link), None
             elif size_param is not None and params is not None and len(items) >= size:
                 params = {**params, "page": params["page"] + 1}
             else:
                 url = None
+
+    def _next_url(self, path: str, page: httpx.URL, link: str) -> str:
+        """The absolute URL of ``link`` (resolved against ``page``) when it is on the forge's
+        origin; else ForgeError."""
+        try:
+            url = page.join(link)
+            same = origin(url) == self.origin
+        except (httpx.InvalidURL, TypeError, ValueError):
+            raise ForgeError(f"GET {path}: malformed next-page link {shown_url(link)!r}",
+                             method="GET", path=path) from None
+        if not same:
+            raise ForgeError(f"GET {path}: the next-page link {shown_url(url)} is on another "
+                             f"origin than the forge's ({self._shown_origin()}): not followed "
+                             "(it would carry the token; a Forgejo or Gitea with a wrong "
+                             "ROOT_URL writes such links)", method="GET", path=path)
+        return str(url)
 
     def close(self) -> None:
         """Close the client."""

@@ -9,7 +9,8 @@ The format (``dataset.json``; README, "Measuring review quality")::
               "diff"?, "body"?, "expect"?}]}
 
 ``recorded`` are findings another reviewer produced, each labelled with the id of the golden
-comment a judge matched it to (or null). ``diff`` is a path relative to the dataset file or a URL;
+comment a judge matched it to (or null). ``diff`` is a path inside the dataset's folder, or an
+http(s) URL fetched only when asked (:mod:`reviewgate.quality.sources` checks and reads it);
 ``expect`` is ``merge`` for a clean pull request. Imports: stdlib and pydantic only.
 """
 

@@ -6,8 +6,9 @@ Two modes:
   seat's ballot (hat ``review``; vote NOT_OK when it has findings, severity ``medium``); the
   consolidation and the decision run as in a live review, no model is called, and the clusters
   are scored against the golden labels (:mod:`reviewgate.quality.scoring`).
-* **live**: the configured profile reviews every pull request that has a ``diff``; each
-  consolidated cluster is matched to the golden comments by the deterministic matcher below or
+* **live**: the configured profile reviews every pull request that has a ``diff`` (a file
+  inside the dataset's folder, or a URL with ``allow_urls``: :mod:`reviewgate.quality.sources`);
+  each consolidated cluster is matched to the golden comments by the deterministic matcher below or
   by a judge seat (``--judge SEAT``: one ``{"match": bool}`` question per cluster and golden
   comment), then scored; the false-block rate, cost and latency are added.
 
@@ -28,8 +29,9 @@ from ..core.changeset import ChangeSet, parse_unified_diff
 from ..core.config import Config, Policy, SeatConfig
 from ..core.consolidate import Item, similarity_matrix
 from .dataset import Dataset, EvalPR
+from .sources import diff_source, read_diff
 from ..core.decision import Cluster, decide
-from ..core.errors import InputError, UserError
+from ..core.errors import UserError
 from ..context.prompts import Prompter
 from ..providers import Provider
 from .scoring import ClusterOutcome, PRScore, Report, score_pr, summarize
@@ -156,28 +158,9 @@ async def _judge(clusters: list[Cluster], pr: EvalPR, seat: SeatConfig, prompter
     return results, cost, errors
 
 
-def _read_diff(dataset: Dataset, pr: EvalPR) -> str:
-    assert pr.diff is not None
-    if pr.diff.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(pr.diff, timeout=60, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise InputError(f"{pr.id}: cannot fetch diff {pr.diff}: {exc}") from None
-        return response.text
-    base = dataset.path.parent if dataset.path else Path.cwd()
-    path = base / pr.diff
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{pr.id}: cannot read diff {path}: {exc.strerror}") from None
-
-
 def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None = None,
                   judge: str | None = None, providers: dict[str, Provider] | None = None,
-                  on_progress: Progress | None = None) -> Report:
+                  on_progress: Progress | None = None, allow_urls: bool = False) -> Report:
     """Review every pull request with a ``diff`` using the configured profile, and score it.
 
     Args:
@@ -186,9 +169,14 @@ def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None 
         judge: a seat name of the profile that judges matches (None: deterministic matcher).
         providers: seat name -> provider instead of building them (tests).
         on_progress: called with (pull request id, done, total).
+        allow_urls: fetch ``diff`` entries that are URLs (``--allow-urls``); otherwise they
+            are refused. Files are read only inside the dataset's folder
+            (:mod:`reviewgate.quality.sources`).
 
     Raises:
         UserError: no pull request has a diff, or the judge is not a seat of the profile.
+        InputError: a ``diff`` entry is refused or cannot be read (every entry is checked
+            before the first model call; the message names the pull request and why).
     """
     from ..ensemble.pipeline import review_change
 
@@ -203,10 +191,12 @@ def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None 
     if not todo:
         raise UserError("no pull request of the dataset has a 'diff': live runs need one "
                         "(or use --recorded)")
+    folder = dataset.path.parent if dataset.path else Path.cwd()
+    sources = [diff_source(folder, pr.id, pr.diff or "", allow_urls=allow_urls) for pr in todo]
     prompter = Prompter(templates_dir=config.templates_dir, personas_dir=config.personas_dir)
     scores: list[PRScore] = []
-    for n, pr in enumerate(todo, 1):
-        text = _read_diff(dataset, pr)
+    for n, (pr, source) in enumerate(zip(todo, sources, strict=True), 1):
+        text = read_diff(source, pr.id)
         change = ChangeSet(title=pr.title, body=pr.body or "", diff=text,
                            files=parse_unified_diff(text), source=f"eval {pr.id}")
         record = review_change(change, config=config, profile_name=name, providers=providers)
