@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fake_git import FileView, Trees, diff_views, with_index, with_listed
+from fake_git import FileView, Trees, content_view, pull_views, with_index
 from loopback import reachable
 from openapi_check import SpecCheck
 
@@ -167,19 +167,28 @@ class FakeForgejo:
         """Status rows posted on ``sha`` in posting order."""
         return self.statuses.get(sha, [])
 
+    def _pull_views(self, pr: FakePR) -> tuple[FileView, FileView]:
+        base = pr.merge_base or pr.base_sha
+        return pull_views(pr.diff, pr.files, self.trees.get(base), self.trees.get(pr.head_sha))
+
     def freeze(self, pr: FakePR) -> None:
         """Fix the git trees of ``pr``'s head and merge base to its current diff: a diff
         served later (a race) is another commit's."""
-        self.frozen[pr.head_sha] = diff_views(pr.diff)
+        self.frozen[pr.head_sha] = self._pull_views(pr)
+
+    def served_diff(self, pr: FakePR) -> str | bytes:
+        """The diff as the forge serves it: with the ``index`` lines git writes."""
+        return with_index(pr.diff, self.trees.get(pr.merge_base or pr.base_sha),
+                          self.trees.get(pr.head_sha))
 
     def views(self) -> dict[str, FileView]:
-        """Commit SHA -> its files, for every pull request's head and merge base (two pull
-        requests on one head: the one read last)."""
-        out: dict[str, FileView] = {}
+        """Commit SHA -> its files: every commit the fake holds as texts, and every pull
+        request's head and merge base as its diff makes them (two pull requests on one head:
+        the one read last)."""
+        out: dict[str, FileView] = {sha: content_view(files) for sha, files in self.trees.items()}
         order = sorted(self.prs.values(), key=lambda p: p.number == self.last_read)
         for pr in order:
-            old, new = self.frozen.get(pr.head_sha) or with_listed(diff_views(pr.diff),
-                                                                    pr.files)
+            old, new = self.frozen.get(pr.head_sha) or self._pull_views(pr)
             out[pr.merge_base or pr.base_sha] = old
             out[pr.head_sha] = new
         return out
@@ -223,7 +232,7 @@ class FakeForgejo:
             if m.group(2) == ".diff":
                 if self.on_diff:
                     self.on_diff(pr)
-                return 200, with_index(pr.diff), {"Content-Type": "text/plain; charset=utf-8"}
+                return 200, self.served_diff(pr), {"Content-Type": "text/plain; charset=utf-8"}
             if m.group(2) == "/files":
                 return self._page(pr.files, query)
             return 200, self._pr_json(pr), {}

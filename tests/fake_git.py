@@ -45,17 +45,55 @@ def _sections(diff: str) -> tuple[list[str], list[list[str]]]:
                   for n, start in enumerate(starts)]
 
 
-def diff_views(diff: str | bytes) -> tuple[FileView, FileView]:
-    """(files before, files after) of the paths a unified diff touches."""
+def git_blob(content: str | bytes) -> str:
+    """The object id git gives a blob of ``content`` (``git hash-object``)."""
+    data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def content_view(files: dict[str, str | bytes] | None) -> FileView:
+    """The files of a commit the fake holds as texts, with git's blob ids."""
+    return {path: ("100644", git_blob(text)) for path, text in (files or {}).items()}
+
+
+def diff_views(diff: str | bytes, old_files: dict | None = None,
+               new_files: dict | None = None) -> tuple[FileView, FileView]:
+    """(files before, files after) of the paths a unified diff touches; a side whose text
+    the fake holds (``old_files``/``new_files``) gets its real blob id."""
     if isinstance(diff, bytes):
         diff = diff.decode("utf-8", "surrogateescape")
     old: FileView = {}
     new: FileView = {}
     for section in _sections(diff)[1]:
         one_old, one_new = _section_views(section)
+        for path, (mode, _) in one_old.items():
+            if old_files and path in old_files:
+                one_old[path] = (mode, git_blob(old_files[path]))
+        for path, (mode, _) in one_new.items():
+            if new_files and path in new_files:
+                one_new[path] = (mode, git_blob(new_files[path]))
         old.update(one_old)
         new.update(one_new)
     return old, new
+
+
+def pull_views(diff: str | bytes, listed: list[dict[str, Any]], old_files: dict | None,
+               new_files: dict | None) -> tuple[FileView, FileView]:
+    """The whole trees of a pull request's merge base and head: the files the fake holds as
+    texts, the diff's sides (and the files list's) on top; a file of the head the diff does
+    not touch is the same in the merge base."""
+    old, new = with_listed(diff_views(diff, old_files, new_files), listed)
+    head = {**content_view(new_files), **new}
+    for path in list(head):
+        if path in old and path not in new:
+            del head[path]  # deleted by the pull request
+    base = content_view(old_files) if old_files else {
+        p: v for p, v in head.items() if p not in new and p not in old}
+    base.update(old)
+    for path in new:
+        if path not in old:
+            base.pop(path, None)  # added by the pull request
+    return base, head
 
 
 def _section_views(section: list[str]) -> tuple[FileView, FileView]:
@@ -119,24 +157,34 @@ def _section_views(section: list[str]) -> tuple[FileView, FileView]:
     return old, new
 
 
-def with_index(diff: str | bytes) -> str | bytes:
+def with_index(diff: str | bytes, old_files: dict | None = None,
+               new_files: dict | None = None) -> str | bytes:
     """``diff`` as a forge serves it: every section with hunks and no ``index`` line gets
-    one (git always writes it), naming the ids :func:`diff_views` gives its sides; a plain
-    unified diff section gets a ``diff --git`` header for it."""
+    one (git always writes it), naming the ids :func:`diff_views` gives its sides, and a
+    section whose texts the fake holds (``old_files``/``new_files``) names their blobs; a
+    plain unified diff section gets a ``diff --git`` header for it."""
     raw = isinstance(diff, bytes)
     text = diff.decode("utf-8", "surrogateescape") if raw else diff
     head, sections = _sections(text)
     out = list(head)
     for section in sections:
-        if not any(line.startswith("@@") for line in section) or any(
-                line.startswith("index ") for line in section[:8]):
+        has_index = any(line.startswith("index ") for line in section[:8])
+        known = any(p in (old_files or {}) or p in (new_files or {})
+                    for view in _section_views(section) for p in view)
+        if not any(line.startswith(("@@", "Binary files ")) for line in section) or (
+                has_index and not known):
             out.extend(section)
             continue
-        old, new = _section_views(section)
+        old, new = diff_views("\n".join(section), old_files, new_files)
         a = next(iter(old.values()), ("100644", "0" * 40))
         b = next(iter(new.values()), ("100644", "0" * 40))
         index = f"index {a[1][:12] if old else '0' * 7}..{b[1][:12] if new else '0' * 7}"
-        if section[0].startswith("diff --git "):
+        if has_index:  # the texts the fake holds name the blobs, as git would write them
+            mode = next((line.split(" ")[2] for line in section[:8]
+                         if line.startswith("index ") and line.count(" ") == 2), "")
+            out.extend(f"{index} {mode}".rstrip() if line.startswith("index ") else line
+                       for line in section)
+        elif section[0].startswith("diff --git "):
             out.extend([section[0], index, *section[1:]])
         else:
             pa = next(iter(old), None) or next(iter(new))

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fake_git import Trees, diff_views, listed_blob, with_index, with_listed
+from fake_git import Trees, content_view, listed_blob, pull_views, with_index
 from loopback import reachable
 
 
@@ -129,7 +129,8 @@ class FakeGitHub:
                                  "or locally cloning the repository instead.", "errors": [
                                      {"resource": "PullRequest", "field": "diff",
                                       "code": "too_large"}], "status": "406"}, {}
-                return 200, with_index(self.diff), {"Content-Type": "text/plain"}
+                return 200, with_index(self.diff, self.trees.get(self.merge_base),
+                                       self.trees.get(self.head)), {"Content-Type": "text/plain"}
             return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
                          "html_url": "https://github.com/owner/repo/pull/7",
                          "user": {"login": "alice"}, "head": {"sha": self.head},
@@ -185,10 +186,11 @@ class FakeGitHub:
             return self._compare(m.group(1), m.group(2), headers)
         m = re.fullmatch(rf"{r}/git/trees/([0-9a-f]+)", path)
         if m and method == "GET":
-            old, new = with_listed(diff_views(self.diff if len(self.files) <= 300 else ""),
-                                   self.files)
-            listing = self.git.listing(m.group(1), {self.merge_base: old, self.head: new},
-                                       per_page=100_000)
+            old, new = pull_views(self.diff if len(self.files) <= 300 else "", self.files,
+                                  self.trees.get(self.merge_base), self.trees.get(self.head))
+            views = {sha: content_view(files) for sha, files in self.trees.items()}
+            views.update({self.merge_base: old, self.head: new})
+            listing = self.git.listing(m.group(1), views, per_page=100_000)
             if listing is None:
                 return 404, {"message": "Not Found"}, {}
             return 200, {k: v for k, v in listing.items()

@@ -112,8 +112,11 @@ def review(config, spec, out, *extra):
     return main(["review", "--git", spec, "--config", config, "--out", str(out), *extra])
 
 
-def round_one(tmp_path, loopback, repo, first=None):
+def round_one(tmp_path, loopback, repo, first=None, top: str = ""):
     config = write_config(tmp_path, loopback.url)
+    if top:  # top-level keys go before the tables
+        path = __import__("pathlib").Path(config)
+        path.write_text(top + path.read_text())
     prompts = serve_rounds(loopback, first if first is not None else
                            {"a": [BLOCKER], "b": [BLOCKER]})
     r1 = tmp_path / "r1.json"
@@ -239,7 +242,9 @@ def test_whole_rounds_say_why(tmp_path, loopback, repo, case):
     """Force-push (the previous head is not an ancestor), a moved base, a previous head the
     repository does not have, a diff file and no --previous: the whole pull request is reviewed
     and the record says why."""
-    config, r1, _ = round_one(tmp_path, loopback, repo)
+    # the ignore globs are part of the configuration an incremental round must share
+    top = 'ignore = ["*.md"]\n' if case == "only ignored files" else ""
+    config, r1, _ = round_one(tmp_path, loopback, repo, top=top)
     prompts = serve_rounds(loopback, {})
     args = ["--previous", str(r1)]
     spec = f"{repo['base']}..{repo['push2']}"
@@ -270,8 +275,6 @@ def test_whole_rounds_say_why(tmp_path, loopback, repo, case):
         (__import__("pathlib").Path.cwd() / "README.md").write_text("fetcher, retrying 5x\n")
         repo["git"]("commit", "-qam", "Docs only")
         spec = f"{repo['base']}..{repo['git']('rev-parse', 'HEAD')}"
-        path = __import__("pathlib").Path(config)  # ignore is a top-level key: put it first
-        path.write_text('ignore = ["*.md"]\n' + path.read_text())
         expected = "the push changes only files the configuration ignores"
     r2 = tmp_path / "r2.json"
     if case == "diff file":
@@ -442,9 +445,10 @@ def test_github_gate_takes_the_incremental_diff_from_compare(loopback, tmp_path,
 @pytest.mark.parametrize("kind", ["forgejo", "gitea"])
 def test_forge_history_builds_the_interdiff_file_by_file(forgejo, kind):  # noqa: F811
     """Forgejo and Gitea serve no range diff: ancestry comes from the compare API's commit
-    parents, the diff from both commits' texts (Forgejo: the compare's file list, with a
-    changed binary file as not reviewable; Gitea, whose ``Compare`` has no files: the paths
-    given). An unknown commit is no usable history."""
+    parents, the diff from both commits' texts over the files git's trees say differ (a
+    changed binary file as not reviewable; Gitea's ``Compare`` lists no files, and Forgejo's
+    lists each commit against its first parent, so neither is the list). An unknown commit
+    is no usable history."""
     base, old, new = "1" * 40, "2" * 40, "3" * 40
     forgejo.parents.update({base: [], old: [base], new: [old]})
     forgejo.trees[old] = {"a.py": "x = 1\ny = 2\n", "logo.png": b"\x89PNG\x00\xff"}
@@ -455,11 +459,9 @@ def test_forge_history_builds_the_interdiff_file_by_file(forgejo, kind):  # noqa
                                       token="bot-token"))
     assert history.is_ancestor(old, new) and not history.is_ancestor(new, old)
     files = {f.path: f for f in parse_unified_diff(history.interdiff(old, new, ["a.py"]))}
-    if kind == "forgejo":
-        assert sorted(files) == ["a.py", "logo.png", "new.py"]
-        assert files["logo.png"].unreadable and files["new.py"].status == "added"
-    else:
-        assert sorted(files) == ["a.py"]
+    # both: the files git's trees of the two commits say differ (Gitea's compare lists none)
+    assert sorted(files) == ["a.py", "logo.png", "new.py"]
+    assert files["logo.png"].unreadable and files["new.py"].status == "added"
     assert (files["a.py"].added, files["a.py"].removed) == (1, 1)
     with pytest.raises(HistoryUnavailable, match="compare"):
         history.is_ancestor("4" * 40, new)

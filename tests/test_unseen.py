@@ -9,6 +9,7 @@ import json
 
 import pytest
 from fake_forgejo import FakeForgejo, FakePR
+from fake_git import git_blob
 from fake_github import FakeGitHub
 from test_cli import serve, write_config
 
@@ -25,9 +26,10 @@ CONTEXT = "reviewgate/quality-gate"
 SMALL = "def greet(name):\n    return f'hello {name}'\n"
 
 
-def binary_section(path: str) -> str:
+def binary_section(path: str, content: str = "bytes") -> str:
+    """A new binary file's section as git writes it (its real blob id on the index line)."""
     a, b = quote_path(f"a/{path}"), quote_path(f"b/{path}")
-    return (f"diff --git {a} {b}\nnew file mode 100644\nindex 0000000..1234567\n"
+    return (f"diff --git {a} {b}\nnew file mode 100644\nindex 0000000..{git_blob(content)[:7]}\n"
             f"Binary files /dev/null and {b} differ\n")
 
 
@@ -37,7 +39,7 @@ def pull(fake: FakeForgejo, head: str, old: dict, new: dict, *, binary: tuple = 
     diff git would write, the files list, the trees and commits the fake serves."""
     diff = "".join(file_diff(p, old.get(p), new.get(p)) for p in sorted(set(old) | set(new))
                    if p not in binary)
-    diff += "".join(binary_section(p) for p in binary)
+    diff += "".join(binary_section(p, new[p]) for p in binary)
     files = [{"filename": f.path, "status": f.status if f.status != "binary" else "modified",
               "additions": f.added, "deletions": f.removed, "changes": f.changed}
              for f in parse_unified_diff(diff)]
@@ -119,7 +121,7 @@ def test_a_file_name_cannot_write_the_round_history(fake, loopback, tmp_path):
     new = {**fake.trees[H1], "app.py": "x = 1\n" * 399 + "x = 2\n"}
     fake.trees[H2], fake.parents[H2] = new, [H1]
     pr.diff = "".join(file_diff(p, old.get(p), new.get(p)) for p in sorted(set(old) | set(new))
-                      if p != name) + binary_section(name)
+                      if p != name) + binary_section(name, "ignored")
     pr.move_head(H2)
     assert canary(fake, config) == 0
     body = decision_comment(fake)

@@ -214,7 +214,8 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
             omitted.append(f.path)
             cut_off = True
     diff = "".join(parts)
-    context = _pack_context([f for f in ordered if f.path not in omitted
+    left_out = set(omitted)
+    context = _pack_context([f for f in ordered if f.path not in left_out
                              and not matches(f.path, exclude)], sources or {},
                             _context_chars(budget_chars - used, context_max_tokens),
                             around=around, whole_files=whole_files)
@@ -230,7 +231,7 @@ def build_context(change: ChangeSet, *, budget_tokens: int, exclude: list[str],
         omitted_shown=[safe_path(p) for p in omitted[:shown]],
         cut_shown=[safe_path(p) for p in cut[:shown]], context=context.text,
         context_files=context.files, whole_files=context.whole,
-        context_left_out=context.left_out + [p for p in unread or [] if p not in omitted],
+        context_left_out=context.left_out + [p for p in unread or [] if p not in left_out],
         context_tokens=estimate_tokens(context.text) if context.text else 0,
         instructions=instructions or [], sections=description_sections(body),
         ignored=ignored or [], increment=increment,

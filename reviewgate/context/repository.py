@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..core.changeset import ChangeSet, matches
+from ..core.changeset import (ChangeSet, file_diff, matches, matches_file,
+                              parse_unified_diff)
 from ..core.config import Config
 from .packing import PathInstructionShown
 from .excerpts import priority
@@ -23,7 +24,8 @@ from ..core.paths import UnsafePath, check_repo_path
 #: Bytes that were not UTF-8, kept as lone surrogates by the readers.
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
-__all__ = ["FileReader", "RepoContext", "apply_ignore", "gather", "path_instructions"]
+__all__ = ["FileReader", "RepoContext", "apply_ignore", "gather", "out_of_ignored",
+           "path_instructions"]
 
 #: Files read at once (each read is one forge request or one ``git cat-file``).
 READERS = 8
@@ -51,13 +53,45 @@ def apply_ignore(change: ChangeSet, globs: list[str]) -> tuple[ChangeSet, list[s
     only the remaining files' sections."""
     if not globs:
         return change, []
-    ignored = [f.path for f in change.files if matches(f.path, globs)
-               and (not f.old_path or matches(f.old_path, globs))]
+    ignored = [f.path for f in change.files if matches_file(f.path, globs)
+               and (not f.old_path or matches_file(f.old_path, globs))]
     if not ignored:
         return change, []
-    kept = [f for f in change.files if f.path not in ignored]
+    dropped = set(ignored)
+    kept = [f for f in change.files if f.path not in dropped]
     diff = "".join(f.text for f in kept) if all(f.text for f in kept) else change.diff
     return change.model_copy(update={"files": kept, "diff": diff}), ignored
+
+
+def out_of_ignored(change: ChangeSet, globs: list[str],
+                   reader: FileReader | None) -> ChangeSet:
+    """``change`` with every file renamed out of an ``ignore``d path shown whole: its content
+    was never reviewed where it was (the owners ignored it there), so a rename (with or without
+    changes) is shown as the addition of the file read at the head SHA. When it cannot be read
+    (no reader, a ``--diff`` review), the file counts as not reviewed."""
+    moved = [f for f in change.files if f.old_path and f.old_path != f.path
+             and matches_file(f.old_path, globs) and not matches_file(f.path, globs)]
+    if not globs or not moved:
+        return change
+    files = []
+    for f in change.files:
+        if f not in moved:
+            files.append(f)
+            continue
+        text = None
+        if reader is not None and change.head_sha:
+            try:
+                text = reader(check_repo_path(f.path), change.head_sha)
+            except Exception:  # noqa: BLE001 - unreadable: not reviewed, below
+                text = None
+        added = parse_unified_diff(file_diff(f.path, None, text)) if text is not None else []
+        if added:
+            files.extend(added)
+        else:
+            files.append(f.model_copy(update={"missing": "moved out of an ignored path",
+                                              "added": max(1, f.added)}))
+    diff = "".join(f.text for f in files) if all(f.text for f in files) else change.diff
+    return change.model_copy(update={"files": files, "diff": diff})
 
 
 def path_instructions(change: ChangeSet, config: Config) -> list[PathInstructionShown]:

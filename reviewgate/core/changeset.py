@@ -13,13 +13,14 @@ import hashlib
 import re
 
 import pathspec
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 from pydantic import BaseModel, Field
 
 from .errors import InputError
 
-__all__ = ["ChangeSet", "FileChange", "Hunk", "decode_diff", "file_diff", "file_keys", "git_lines",
-           "matches", "parse_unified_diff", "patch_section", "quote_path", "unquote_path",
-           "visible_breaks"]
+__all__ = ["ChangeSet", "FileChange", "Hunk", "decode_diff", "file_diff", "file_keys",
+           "git_lines", "matches", "matches_file", "parse_unified_diff", "patch_section",
+           "quote_path", "unquote_path", "visible_breaks"]
 
 #: Characters some languages or editors take for a line break that git does not: a lone
 #: ``\r`` (Python, old Mac), vertical tab, form feed, the file/group/record separators, NEL,
@@ -151,6 +152,30 @@ class ChangeSet(BaseModel):
 @functools.lru_cache(maxsize=64)
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_rules(patterns: tuple[str, ...]) -> list[tuple[re.Pattern[str], bool, bool]]:
+    rules = []
+    for pattern in patterns:
+        regex, include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
+        if regex is not None and include is not None:
+            rules.append((re.compile(regex), include, pattern.rstrip().endswith("/")))
+    return rules
+
+
+def matches_file(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    """Like :func:`matches`, for the owners' ``ignore``: gitignore-style globs, the last
+    matching pattern deciding (``!`` re-includes), except that a pattern not ending in ``/``
+    names files only, never a directory: ``*.md`` does not take in ``src/util.md/index.js``
+    (which a ``require('./util.md')`` loads). Directories are ignored with ``docs/`` or
+    ``docs/**``."""
+    result = False
+    for rx, include, for_dirs in _file_rules(tuple(patterns)):
+        m = rx.match(path)
+        if m is not None and (for_dirs or m.groupdict().get("ps_d") is None):
+            result = include
+    return result
 
 
 def decode_diff(data: bytes) -> str:

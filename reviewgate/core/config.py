@@ -319,9 +319,17 @@ class Config(_Strict):
         return chosen, profiles[chosen]
 
     def digest(self, profile: str) -> str:
-        """sha256 of the resolved profile (seats, hats, policy): identifies the configuration."""
+        """sha256 of everything that decides what a round reviews and how: the resolved profile
+        (seats, hats, policy), the ``ignore`` globs, redaction, the context settings and the
+        path instructions. An incremental round builds on an earlier one only under the same
+        digest (a file the earlier round ignored was never reviewed)."""
         _, prof = self.profile(profile)
-        data = json.dumps(prof.model_dump(mode="json"), sort_keys=True)
+        data = json.dumps({"profile": prof.model_dump(mode="json"), "ignore": self.ignore,
+                           "redact_secrets": self.redact_secrets,
+                           "context": self.context.model_dump(mode="json"),
+                           "path_instructions": [p.model_dump(mode="json")
+                                                 for p in self.path_instructions]},
+                          sort_keys=True)
         return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
 
 

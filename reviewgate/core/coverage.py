@@ -26,7 +26,8 @@ __all__ = ["CAUSES", "Coverage", "FileLedger", "Gap", "Ledger", "build_ledger", 
 
 #: Why a changed line was not reviewed, in the order the comment lists them.
 CAUSES = ("binary", "undecodable", "stored in Git LFS", "a submodule (another repository)",
-          "without a patch", "over a file limit", "inconsistent with the forge's file list",
+          "moved out of an ignored path", "without a patch", "over a file limit",
+          "inconsistent with the forge's file list",
           "redacted as an opaque value", "cut to the budget",
           "seen by fewer than quorum voting ballots")
 #: Redactions (:mod:`reviewgate.context.redaction`) that hide an opaque value, which could be an
@@ -35,8 +36,10 @@ CAUSES = ("binary", "undecodable", "stored in Git LFS", "a submodule (another re
 #: whose shape says what it is, and do not count.
 OPAQUE = ("[REDACTED:key-material]", "[REDACTED:assigned]", "[REDACTED:jwt]")
 #: The first line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/
-#: spec.md): the diff shows the pointer, never the object a checkout gets.
-LFS_POINTER = "+version https://git-lfs.github.com/spec/v1"
+#: spec.md, and the pre-release ``hawser`` form git-lfs still reads): the diff shows the
+#: pointer, never the object a checkout gets.
+LFS_POINTERS = ("version https://git-lfs.github.com/spec/",
+                "version https://hawser.github.com/spec/")
 
 
 class FileLedger(BaseModel):
@@ -125,7 +128,8 @@ def _file_cause(f: FileChange) -> str:
         return "undecodable"
     if f.unreadable:
         return f.missing or "without a patch"
-    if any(line.startswith(LFS_POINTER) for h in f.hunks[:2] for line in h.lines[:3]):
+    if any(line[:1] in " +" and line[1:].startswith(LFS_POINTERS)
+           for h in f.hunks for line in h.lines):
         return "stored in Git LFS"
     if "160000" in (f.mode, f.old_mode) or any(
             line[1:].startswith("Subproject commit ") for h in f.hunks[:1] for line in h.lines):

@@ -27,7 +27,8 @@ from ..context.redaction import scrub
 from ..providers import Provider
 from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
-from ..context.repository import FileReader, RepoContext, apply_ignore, gather, path_instructions
+from ..context.repository import (FileReader, RepoContext, apply_ignore, gather,
+                                  out_of_ignored, path_instructions)
 from ..core.catalogue import ballot_cost
 from .echo import strip_echo
 from .fanout import Progress, run_review
@@ -134,7 +135,8 @@ def _record(change: ChangeSet, config: Config, profile_name: str, profile: Profi
     warnings = strip_echo(ballots)
     pack = min(packs.values(), key=lambda p: p.budget_tokens)
     # the files no seat saw at all (what the comment lists as left out)
-    unseen = [p for p in pack.omitted if all(p in other.omitted for other in packs.values())]
+    left_out = [set(other.omitted) for other in packs.values()]
+    unseen = [p for p in pack.omitted if all(p in other for other in left_out)]
     decision = decide(ballots, profile.policy, hats=profile.hats, changed_lines=changed_lines,
                       changed_files=changed_files, groups=grouping.groups,
                       consolidated_by=grouping.by, ledger=ledger,
@@ -201,8 +203,9 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     change, ignored, repo, redacted = prepare(reviewed, config, profile, reader)
     packs = build_packs(profile, change, prompter, config=config, repo=repo, norms=norms,
                         ignored=ignored, plan=plan, whole=whole_change)
+    ignored_set = set(ignored)
     ledger = ledger_of(change, packs, whole=whole_change,
-                       ignored=[f for f in reviewed.files if f.path in set(ignored)])
+                       ignored=[f for f in reviewed.files if f.path in ignored_set])
     started = time.monotonic()
 
     cache = _open_cache(config)
@@ -268,6 +271,7 @@ def prepare(change: ChangeSet, config: Config, profile: Profile,
     """
     if not change.files and not change.diff.strip():
         raise InputError("nothing to review: the diff is empty (no model was called)")
+    change = out_of_ignored(change, config.ignore, reader)
     change, ignored = apply_ignore(change, config.ignore)
     if ignored and not change.files:
         raise InputError(f"nothing to review: all {len(ignored)} changed files match the "

@@ -4,7 +4,8 @@ comment's round history.
 :class:`ForgeHistory` answers :class:`reviewgate.ensemble.incremental.History` with the forge's
 compare API (:meth:`reviewgate.forge.base.Forge.compare`): ancestry from it, the incremental diff
 from it when the forge serves one (GitHub), otherwise built file by file from the two commits'
-texts (Forgejo, Gitea: ``read_file`` at both SHAs, :func:`reviewgate.core.changeset.file_diff`).
+texts over the files their git trees say differ (Forgejo, Gitea: ``read_file`` at both SHAs,
+:func:`reviewgate.core.changeset.file_diff`).
 Any forge error means "no usable history", so the round is whole.
 """
 
@@ -17,6 +18,7 @@ from ..core.paths import UnsafePath
 from ..ensemble.incremental import HistoryUnavailable, PreviousRound
 from ..forge.base import Comparison, Forge, safe_message
 from ..publish.render import Round
+from .binding import tree_changes
 
 __all__ = ["ForgeHistory", "previous_from_rounds"]
 
@@ -49,8 +51,13 @@ class ForgeHistory:
         return self._compare(old, new).ancestor
 
     def interdiff(self, old: str, new: str, paths: list[str]) -> str:
-        """The forge's diff of the two commits, or one built from each file's texts at both
-        commits (the compare's file list and ``paths``, the pull request's files).
+        """The forge's diff of the two commits (GitHub), or one built from each file's texts
+        at both commits (Forgejo, Gitea), over exactly the files git's trees of the two commits
+        say differ (:func:`reviewgate.gate.binding.tree_changes`): neither Forgejo's compare
+        list (each commit against its first parent) nor a name the raw endpoint cannot serve
+        makes a file vanish. A file git holds that the raw endpoint does not give on a side
+        (a submodule, a name that is not UTF-8), or that is binary, is written as a binary
+        section: it counts as not reviewed. ``paths`` is not needed here.
 
         Raises:
             HistoryUnavailable: the forge refused, a path is not a repository path, or more
@@ -59,21 +66,23 @@ class ForgeHistory:
         comparison = self._compare(old, new)
         if comparison.diff is not None:
             return comparison.diff
-        # Forgejo's compare lists each commit's files against its first parent only: a merge
-        # commit can bring a file it never names. Every file of the pull request (then and now)
-        # is compared as well, so nothing of the whole diff escapes the incremental one.
-        files = sorted(set(comparison.files or []) | set(paths))
-        if len(files) > MAX_FILES:
-            raise HistoryUnavailable(f"{len(files)} files to compare (limit {MAX_FILES})")
+        try:
+            changes = tree_changes(self.forge, old, new)
+        except ForgeError as exc:
+            raise HistoryUnavailable(f"reading the trees: {safe_message(exc)}") from None
+        if len(changes) > MAX_FILES:
+            raise HistoryUnavailable(f"{len(changes)} files to compare (limit {MAX_FILES})")
         sections = []
         try:
-            for path in sorted(set(files)):
-                before, after = self.forge.read_file(path, old), self.forge.read_file(path, new)
-                unseen = (before is None and after is None and comparison.files is not None
-                          and path in comparison.files)
-                if unseen or "\x00" in (before or "") or "\x00" in (after or ""):
-                    # binary on either side, or listed as changed with no text on either side
-                    # (a submodule): listed as binary, so it counts as not reviewed
+            for path in sorted(changes):
+                change = changes[path]
+                before = self.forge.read_file(path, old) if change.old else None
+                after = self.forge.read_file(path, new) if change.new else None
+                opaque = any(side is not None and side[0] in ("120000", "160000")
+                             for side in (change.old, change.new))
+                lost = (change.old is not None and before is None) or (
+                    change.new is not None and after is None)
+                if opaque or lost or "\x00" in (before or "") or "\x00" in (after or ""):
                     a, b = quote_path(f"a/{path}"), quote_path(f"b/{path}")
                     sections.append(f"diff --git {a} {b}\nBinary files {a} and {b} differ\n")
                     continue
