@@ -15,10 +15,11 @@ it, so that:
   :func:`reviewgate.core.answer_bounds.loads`) before the SDK parses it, so a hostile envelope
   is a named ABSTAIN, never a ``RecursionError`` inside the SDK.
 
-A response hook sees every response the client receives, also through a proxy from the
-environment or after a redirect (a wrapped transport would miss the proxies: httpx mounts them
-apart). :class:`~reviewgate.core.errors.AnswerOverBounds` is never retried: the same call would
-send the same body. The Anthropic SDK wraps any exception of a read in ``APIConnectionError``:
+A response hook sees every response the client receives, through a proxy from the environment
+(``HTTPS_PROXY``) or after a redirect alike; a custom transport would instead switch those
+proxies off (httpx reads them only when no transport is given).
+:class:`~reviewgate.core.errors.AnswerOverBounds` is never retried: the same call would send the
+same body. The Anthropic SDK wraps any exception of a read in ``APIConnectionError``:
 :func:`own_error` finds ours again.
 """
 
