@@ -22,3 +22,9 @@ def answer_ok(request: dict[str, Any]) -> dict[str, Any]:
                "risks": [], "opportunities": [], "split": False, "suggested_split": [],
                "questions": []}
     return {"text": json.dumps(verdict), "finish": "stop", "tokens_in": 10, "tokens_out": 5}
+
+
+def huge_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """Answer 16 MiB of text, as a runaway runner might: more than the pipe's cap."""
+    return {"text": "x" * (16 * 1024 * 1024), "finish": "stop", "tokens_in": 10,
+            "tokens_out": 5}

@@ -74,7 +74,15 @@ ABSTAIN = {
     "vote not in the set": (good(vote="MAYBE"), "vote"),
     "1 MB answer": ("x" * 1_000_000 + good(), "answer too large"),
     "nested 100,000 deep": (deep(100_000), "answer too large"),
-    "nested 40,000 deep": (deep(40_000), "no JSON object"),
+    "nested 40,000 deep": (deep(40_000), "nested deeper than 32 levels"),
+    "nested 900 deep": (deep(900), "nested deeper than 32 levels"),
+    "nested 900 deep, repairable": ("{'vote': " + "[" * 900 + "]" * 900 + ",}",
+                                    "nested deeper than 32 levels"),
+    "4,400-digit integer": (good().replace('"confidence": 0.8', '"confidence": ' + "1" * 4400),
+                            "number of 4,400 characters (limit 64)"),
+    "4,400-digit integer, repairable": (py_literal().replace("'confidence': 0.8",
+                                                             "'confidence': " + "1" * 4400),
+                                        "number of 4,400 characters (limit 64)"),
     "only braces": ("{" * 5000, "cut off"),
 }
 

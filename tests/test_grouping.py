@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import DATA
 from loopback import Reply
 from test_providers_wire import openai_body
@@ -111,6 +112,22 @@ def test_unknown_or_repeated_ids_fall_back(tmp_path, loopback):
     record = review(tmp_path, loopback.url)
     assert "unknown finding id 'F9'" in record["decision"]["consolidated_by"]
     assert deterministic(record)
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ('{"groups": [["F1", ' + "1" * 4400 + "]]}",
+     "answer has a number of 4,400 characters (limit 64)"),
+    ('{"groups": ' + "[" * 900 + "]" * 900 + "}", "answer nested deeper than 32 levels"),
+    ("{'groups': " + "[" * 900 + "]" * 900 + ",}", "answer nested deeper than 32 levels"),
+])
+def test_grouping_past_the_bounds_falls_back(tmp_path, loopback, answer, reason):
+    """A grouping answer with a 4,400-digit integer or 900-deep nesting (strict JSON, or for
+    json-repair) falls back to the deterministic grouping with the reason; the run decides."""
+    serve(loopback, Reply(200, openai_body(answer)), [])
+    record = review(tmp_path, loopback.url)
+    assert record["decision"]["consolidated_by"] == \
+        f"deterministic (seat:a failed: grouping: {reason})"
+    assert record["decision"]["decision"] != "error" and deterministic(record)
 
 
 def test_grouping_timeout_falls_back(tmp_path, loopback):

@@ -5,7 +5,11 @@ root (the working directory); ``[tool.reviewgate]`` in ``pyproject.toml``. With 
 built-in ``local`` profile runs (the embedded offline model in three seats).
 
 Units: ``timeout_s`` seconds, ``max_output_tokens`` / ``context_window`` tokens, prices in USD per
-million tokens. Imports: stdlib and pydantic only.
+million tokens. Every number is bounded where it is declared (pydantic constraints, the reason in
+each model's docstring) and no float of the configuration may be ``inf`` or ``nan`` (TOML
+accepts both): a bad value is a :class:`~reviewgate.core.errors.ConfigError` naming its path
+(``profiles.canary.seats.0.timeout_s: Input should be a finite number``). Imports: stdlib and
+pydantic only.
 """
 
 from __future__ import annotations
@@ -59,7 +63,17 @@ DEFAULT_ENDPOINT: dict[str, str] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys are errors; ``inf`` and ``nan`` are refused for every float."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: Bounds of a seat's numbers (reasons in :class:`SeatConfig`).
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 1.0, 3600.0
+MAX_OUTPUT_TOKENS = 1_000_000
+MAX_CONTEXT_WINDOW = 10_000_000
+MAX_PRICE_PER_MTOK = 1_000.0
+MAX_SEED = 2**32 - 1
 
 
 class SeatConfig(_Strict):
@@ -76,6 +90,15 @@ class SeatConfig(_Strict):
     window,
     2,048 output tokens, price 0); :meth:`origin` says which. From the table, the output
     allowance is 2,048 tokens (16,000 for reasoning models), capped at the model's limit.
+
+    Bounds (a value outside is a configuration error, never a review that cannot work):
+    ``timeout_s`` 1 to 3,600 s (it bounds a whole ballot, re-ask included: under a second no
+    model call finishes, so ``1e-300`` is a typo; over an hour a ballot outlives any CI job);
+    ``max_output_tokens`` 1 to 1,000,000 (8x the largest output limit of the table, 128,000);
+    ``context_window`` 513 to 10,000,000 tokens (the largest window any model announces; more is
+    a typo that packing would fill and Ollama would try to allocate); ``price_*_per_mtok`` 0 to
+    1,000 USD (the dearest published price is 600, for output); ``seed`` 0 to 2**32 - 1
+    (llama.cpp takes an unsigned 32-bit seed); no ``inf`` or ``nan`` anywhere.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -83,17 +106,18 @@ class SeatConfig(_Strict):
     model: str
     base_url: str | None = None
     api_key_env: str | None = None
-    timeout_s: float = Field(default=120.0, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
+    timeout_s: float = Field(default=120.0, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float = Field(default=0.2, ge=0, le=2)
-    context_window: int | None = Field(default=None, gt=512)
-    seed: int | None = None
+    context_window: int | None = Field(default=None, gt=512, le=MAX_CONTEXT_WINDOW)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
     max_attempts: int = Field(default=3, ge=1, le=10)
-    price_in_per_mtok: float | None = Field(default=None, ge=0)
-    price_out_per_mtok: float | None = Field(default=None, ge=0)
-    price_cached_per_mtok: float | None = Field(default=None, ge=0)
-    price_cache_write_per_mtok: float | None = Field(default=None, ge=0)
+    price_in_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PRICE_PER_MTOK)
+    price_out_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PRICE_PER_MTOK)
+    price_cached_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PRICE_PER_MTOK)
+    price_cache_write_per_mtok: float | None = Field(default=None, ge=0,
+                                                     le=MAX_PRICE_PER_MTOK)
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -216,13 +240,18 @@ class GateConfig(_Strict):
     posts one comment per seat plus the decision comment; ``single`` only the decision comment,
     each seat's section collapsed in it. ``inline``: post findings that fall on diff lines as
     line comments of one pull request review per round.
+
+    Bounds: ``history_rounds`` 1 to 100 (the rounds live in the decision comment, which GitHub
+    caps at 65,536 characters; 100 rounds take about 35,000); ``pending_timeout_s`` 60 to
+    604,800 s (a week: under a minute every review in progress would read as ``error``, and
+    ``inf`` would keep a killed run's ``pending`` forever, the very case it exists for).
     """
 
     context: str = "reviewgate/quality-gate"
     labels: dict[str, str] = Field(default_factory=dict)
-    history_rounds: int = Field(default=10, ge=1)
+    history_rounds: int = Field(default=10, ge=1, le=100)
     bot_login: str | None = None
-    pending_timeout_s: float = Field(default=1800.0, gt=0)
+    pending_timeout_s: float = Field(default=1800.0, ge=60, le=7 * 24 * 3600)
     comments: Literal["per-seat", "single"] = "per-seat"
     inline: bool = True
 
@@ -245,17 +274,21 @@ class ContextConfig(_Strict):
     ``norms_max_chars``: the norms shown are cut at this many characters; ``max_tokens``: the
     most context (excerpts and whole files, estimated tokens) one prompt carries, whatever room
     a large window leaves, to bound cost.
+
+    Bounds: ``max_tokens`` at most 10,000,000 (the largest context window); ``max_files`` at most
+    10,000 (one forge read each); ``max_file_bytes`` at most 64 MiB (read into memory whole);
+    ``norms_max_chars`` at most 1,000,000.
     """
 
     enabled: bool = True
-    max_tokens: int = Field(default=24_000, ge=0)
+    max_tokens: int = Field(default=24_000, ge=0, le=MAX_CONTEXT_WINDOW)
     around: int = Field(default=20, ge=0, le=500)
     whole_files: bool = True
-    max_files: int = Field(default=50, ge=0)
-    max_file_bytes: int = Field(default=262_144, ge=1)
+    max_files: int = Field(default=50, ge=0, le=10_000)
+    max_file_bytes: int = Field(default=262_144, ge=1, le=64 * 1024 * 1024)
     norms_files: list[str] = Field(default_factory=lambda: [
         ".reviewgate/norms.md", "AGENTS.md", "CONTRIBUTING.md"])
-    norms_max_chars: int = Field(default=12_000, ge=0)
+    norms_max_chars: int = Field(default=12_000, ge=0, le=1_000_000)
 
 
 LOCAL_NOTICE = (

@@ -11,6 +11,7 @@ configuration" from "a provider or forge misbehaved"::
     │   ├── ProviderHTTPError     the endpoint answered with an HTTP error status
     │   ├── ProviderTimeout       no answer within the seat's timeout
     │   ├── ProviderConnectionError  could not connect
+    │   ├── AnswerOverBounds      the response passed a read bound (bytes, JSON depth, numbers)
     │   └── MissingCredentials    the seat's key env var is not set
     └── ForgeError                a forge API call failed (keeps status code, never the token)
 
@@ -26,6 +27,7 @@ import re
 from .retry import retryable_status
 
 __all__ = [
+    "AnswerOverBounds",
     "ConfigError",
     "ForgeError",
     "InputError",
@@ -96,6 +98,13 @@ class ProviderConnectionError(ProviderError):
     """The endpoint could not be reached."""
 
     retryable = True
+
+
+class AnswerOverBounds(ProviderError):
+    """The endpoint's response passed a bound of :mod:`reviewgate.core.answer_bounds` while it
+    was read (``answer over 4,194,304 bytes``, or a response body nested or numbered past the
+    bounds): the read stopped there. Never retried (the same call would send the same body)
+    and never re-asked (no answer arrived)."""
 
 
 class MissingCredentials(ProviderError):

@@ -4,7 +4,9 @@ A *verdict* is what one reviewer (seat x hat) answers; a *ballot* is the record 
 the raw text, usage, latency and the parsed verdict or the reason there is none (ABSTAIN).
 
 The JSON schema sent to providers is generated from :class:`Verdict` by :func:`verdict_schema`,
-so the request and the validation can never drift apart. Imports: stdlib and pydantic only.
+so the request and the validation can never drift apart. Every answer is parsed within the bounds
+of :mod:`reviewgate.core.answer_bounds` (size, nesting depth, number length), json-repair
+included. Imports: stdlib, pydantic and json-repair only.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .answer_bounds import MAX_ANSWER_CHARS, OverBounds, check_text, check_value, loads
+
 __all__ = [
     "HAT_MARKER",
+    "MAX_ANSWER_CHARS",
     "MAX_CARRIED",
     "Answer",
     "Ballot",
@@ -264,8 +269,6 @@ class ExtractionError(ValueError):
         self.errors = errors or message
 
 
-#: Longest answer parsed, in characters; a longer one is refused before any parsing.
-MAX_ANSWER_CHARS = 200_000
 #: Where the hat-specific part of a review prompt begins (``templates/review.j2``): everything
 #: before it is the same for every hat of a seat, the prefix a provider's prompt cache can reuse.
 HAT_MARKER = "\nYour hat for this ballot: "
@@ -273,10 +276,17 @@ HAT_MARKER = "\nYour hat for this ballot: "
 _MAX_STARTS = 64
 
 
-def _decode(decoder: json.JSONDecoder, text: str, index: int) -> tuple[Any, int] | None:
+def _decode(text: str, index: int) -> tuple[Any, int] | None:
+    """The JSON value at ``text[index]`` (None when there is none).
+
+    Raises:
+        ExtractionError: the value passes a bound (:func:`reviewgate.core.answer_bounds.loads`).
+    """
     try:
-        return decoder.raw_decode(text, index)
-    except (json.JSONDecodeError, RecursionError):
+        return loads(text, index)
+    except OverBounds as exc:
+        raise ExtractionError(str(exc)) from None
+    except json.JSONDecodeError:
         return None
 
 
@@ -284,19 +294,22 @@ def _candidates(text: str) -> list[Any]:
     """JSON objects found in ``text``: fenced blocks first, then any top-level ``{...}``.
 
     Raw newlines and tabs inside strings are accepted (``strict=False``: llama.cpp's grammar
-    allows them); nesting too deep for the parser counts as no object.
+    allows them).
+
+    Raises:
+        ExtractionError: any value read passes a bound of
+            :mod:`reviewgate.core.answer_bounds`: the whole answer is refused.
     """
-    decoder = json.JSONDecoder(strict=False)
     found: list[Any] = []
     for block in _FENCE.findall(text):
-        hit = _decode(decoder, block.strip(), 0)
+        hit = _decode(block.strip(), 0)
         if hit is not None:
             found.append(hit[0])
     index = text.find("{")
     starts = 0
     while index != -1 and starts < _MAX_STARTS:
         starts += 1
-        hit = _decode(decoder, text, index)
+        hit = _decode(text, index)
         if hit is None:
             index = text.find("{", index + 1)
             continue
@@ -352,16 +365,31 @@ def _closed(span: str) -> bool:
 def _repaired(text: str) -> dict[str, Any] | None:
     """The object a JSON repair makes of ``text``'s ``{...}`` span, only when that span is
     closed: trailing commas, single quotes, Python literals and the like are repaired, but an
-    answer cut off before its closing brace never is (json-repair would invent the rest)."""
+    answer cut off before its closing brace never is (json-repair would invent the rest).
+
+    json-repair runs only on a span within the bounds (:func:`~reviewgate.core.answer_bounds.
+    check_text`), and what it makes is checked again (:func:`~reviewgate.core.answer_bounds.
+    check_value`).
+
+    Raises:
+        ExtractionError: the span or the repaired object passes a bound.
+    """
     start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end < start or not _closed(text[start:end + 1]):
+    span = text[start:end + 1]
+    if start == -1 or end < start or not _closed(span):
         return None
     import json_repair
 
     try:
-        obj = json_repair.loads(text[start:end + 1])
-    except Exception:  # the library's own failure on hostile input: nothing to repair
-        return None
+        check_text(span)
+        try:
+            # skip_json_loads: the strict parse already failed (and would be unbounded here)
+            obj = json_repair.loads(span, skip_json_loads=True)
+        except Exception:  # the library's own failure on hostile input: nothing to repair
+            return None
+        check_value(obj)
+    except OverBounds as exc:
+        raise ExtractionError(str(exc)) from None
     return obj if isinstance(obj, dict) and obj else None
 
 
@@ -397,10 +425,13 @@ def extract_model(text: str, model: type[M], what: str) -> M:
     unclosed ``<think>`` swallows the rest), raw newlines inside strings, and syntax slips that a
     JSON repair fixes (json-repair: trailing commas, single quotes, Python literals) when the
     object is closed. Never completes a truncated answer. Answers over
-    :data:`MAX_ANSWER_CHARS` are refused unparsed.
+    :data:`MAX_ANSWER_CHARS` are refused unparsed; JSON nested deeper than
+    :data:`~reviewgate.core.answer_bounds.MAX_JSON_DEPTH` levels or holding a number over
+    :data:`~reviewgate.core.answer_bounds.MAX_NUMBER_CHARS` characters refuses the answer.
 
     Raises:
-        ExtractionError: empty, too large, cut off, no JSON object, or none that validates;
+        ExtractionError: empty, too large, past a bound of
+            :mod:`reviewgate.core.answer_bounds`, cut off, no JSON object, or none that validates;
             ``errors`` lists the pydantic validation errors of the first candidate ("answer is
             not a valid <what>: ...").
     """

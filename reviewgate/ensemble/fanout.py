@@ -3,7 +3,7 @@
 One retry policy for every provider and forge (:mod:`reviewgate.core.retry`; the SDKs' own
 retries are off). An answer that is not a valid verdict gets one re-ask carrying the validation
 errors; extraction runs in a worker thread (size-capped, see
-:data:`~reviewgate.core.verdict.MAX_ANSWER_CHARS`) so one huge answer never stalls the other
+:mod:`reviewgate.core.answer_bounds`) so one huge answer never stalls the other
 ballots. A ballot's ``timeout_s`` bounds all of it (attempts, waits, re-ask), measured from when
 the seat can start (the embedded model runs one ballot at a time). Whatever goes wrong, the
 ballot becomes ABSTAIN with the reason and the raw text it got; one seat never crashes the run.

@@ -84,10 +84,11 @@ async def consolidate_with_seat(raised: list[Raised], profile: Profile, prompter
         "consolidate.j2", findings=findings, nonce=prompter.nonce)}]
     try:
         asked = await ask_seat(seat, messages, Grouping, what="grouping", provider=provider)
-        groups = _to_indices(asked.value, len(raised))
     except AskError as exc:
         return SeatGrouping(groups=None, by=f"deterministic ({wanted} failed: {exc})",
                             tokens_in=exc.tokens_in, tokens_out=exc.tokens_out)
+    try:
+        groups = _to_indices(asked.value, len(raised))
     except ValueError as exc:
         return SeatGrouping(groups=None, by=f"deterministic ({wanted} failed: {exc})",
                             tokens_in=asked.tokens_in, tokens_out=asked.tokens_out,

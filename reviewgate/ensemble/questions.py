@@ -59,7 +59,10 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
         provider: an already built adapter (tests); built from ``seat`` and closed when None.
 
     Raises:
-        AskError: no valid answer within ``seat.timeout_s`` (the message says why).
+        AskError: no valid answer within ``seat.timeout_s`` (the message says why: an HTTP
+            error, a timeout, an answer cut, refused, over the bounds of
+            :mod:`reviewgate.core.answer_bounds` or invalid; any other failure as
+            ``internal error``).
     """
     own = provider is None
     try:
@@ -81,7 +84,8 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
                 raise AskError(f"{what}: answer {completion.finish} "
                                f"({completion.refusal or 'cut at the token limit'})",
                                tokens_in=usage[0], tokens_out=usage[1])
-            value = extract_model(raw, model, what)
+            # in a worker thread, like the ballots' extraction: bounded, but up to seconds
+            value = await asyncio.to_thread(extract_model, raw, model, what)
     except (TimeoutError, ProviderTimeout):
         raise AskError(f"{what}: timeout after {seat.timeout_s:g} s",
                        tokens_in=usage[0], tokens_out=usage[1]) from None
@@ -92,6 +96,9 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
         raise
     except ProviderError as exc:
         raise AskError(f"{what}: {exc}") from None
+    except Exception as exc:  # one question never crashes the run: its caller falls back
+        raise AskError(f"{what}: internal error: {type(exc).__name__}: {exc}",
+                       tokens_in=usage[0], tokens_out=usage[1]) from None
     finally:
         if own:
             await provider.aclose()

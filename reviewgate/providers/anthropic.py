@@ -8,7 +8,9 @@ part begins, the first marked ``cache_control: {"type": "ephemeral"}`` (Anthropi
 caching"): the system text, pull request, norms, diff and context are one cacheable prefix that
 the other hat and a re-run read at the cache price (prompts under the model's minimum are simply
 not cached). ``stop_reason`` ``max_tokens`` means the output was cut;
-``refusal`` means the model declined. The SDK runs on httpx2; its retries are off.
+``refusal`` means the model declined. The SDK runs on httpx2; its retries are off. The client
+reads every response within the answer bounds (:mod:`reviewgate.providers.bounded_http`; the SDK
+wraps the bound's error in ``APIConnectionError``, which is unwrapped here).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import anthropic
+import httpx2
 
 from ..core.config import SeatConfig
 from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
 from ..core.verdict import HAT_MARKER
 from ..core.retry import parse_retry_after
+from . import bounded_http
 from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["AnthropicProvider"]
@@ -31,7 +35,9 @@ class AnthropicProvider(RemoteProvider):
 
     Args:
         seat: the seat's configuration.
-        client: an injected ``anthropic.AsyncAnthropic``; built from the seat when None.
+        client: an injected ``anthropic.AsyncAnthropic``; built from the seat when None,
+            reading responses within the answer bounds
+            (:func:`reviewgate.providers.bounded_http.client_options`).
 
     Raises:
         MissingCredentials: the key variable is unset.
@@ -45,11 +51,17 @@ class AnthropicProvider(RemoteProvider):
         self.seat = seat
         key = resolve_key(seat)
         self.client = client or anthropic.AsyncAnthropic(
-            api_key=key, base_url=seat.base_url, max_retries=0, timeout=seat.timeout_s)
+            api_key=key, base_url=seat.base_url, max_retries=0, timeout=seat.timeout_s,
+            http_client=anthropic.DefaultAsyncHttpxClient(
+                **bounded_http.client_options(httpx2)))
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """One message; maps SDK errors to :mod:`reviewgate.core.errors` (see base)."""
+        """One message; maps SDK errors to :mod:`reviewgate.core.errors` (see base).
+
+        Raises:
+            AnswerOverBounds: the response passed the byte cap or the JSON bounds (not retried).
+        """
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         chat: list[dict[str, Any]] = [m for m in messages if m["role"] != "system"]
         if chat and chat[-1]["role"] == "user" and HAT_MARKER in chat[-1]["content"]:
@@ -70,7 +82,7 @@ class AnthropicProvider(RemoteProvider):
         except anthropic.APITimeoutError:
             raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
         except anthropic.APIConnectionError as exc:
-            raise ProviderConnectionError(
+            raise bounded_http.own_error(exc) or ProviderConnectionError(
                 f"cannot connect to {self.seat.endpoint}: {exc}") from None
         except anthropic.APIStatusError as exc:
             raise ProviderHTTPError(exc.status_code, exc.response.text,

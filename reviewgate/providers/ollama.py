@@ -6,7 +6,8 @@ silently truncates the prompt to its default context otherwise), ``stream=false`
 client timeout (the client has none by default). ``done_reason == "length"`` means the output was
 cut. Ollama Cloud: ``base_url = "https://ollama.com"`` with ``OLLAMA_API_KEY`` sent as a bearer
 token. The client runs on httpx; ``ResponseError`` carries the status but not the headers, so a
-429 from Ollama is retried with backoff rather than ``retry-after``.
+429 from Ollama is retried with backoff rather than ``retry-after``. The client reads every
+response within the answer bounds (:mod:`reviewgate.providers.bounded_http`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import ollama
 
 from ..core.config import SeatConfig
 from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
+from . import bounded_http
 from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["OllamaProvider"]
-
 
 
 class OllamaProvider(RemoteProvider):
@@ -29,6 +30,10 @@ class OllamaProvider(RemoteProvider):
 
     The key comes from the seat's ``api_key_env``; a ``:cloud`` model or an ``ollama.com`` base
     URL needs one (``OLLAMA_API_KEY`` by default).
+
+    ``client``: an injected ``ollama.AsyncClient`` (tests); built from the seat when None,
+    reading responses within the answer bounds
+    (:func:`reviewgate.providers.bounded_http.client_options`).
 
     Raises:
         MissingCredentials: a cloud seat without its key variable.
@@ -44,12 +49,16 @@ class OllamaProvider(RemoteProvider):
         headers = {"Authorization": f"Bearer {key}"} if key else None
         self.client = client or ollama.AsyncClient(
             host=seat.base_url or "http://127.0.0.1:11434", timeout=seat.timeout_s,
-            headers=headers)
+            headers=headers, **bounded_http.client_options(httpx))
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
         """One non-streaming chat; maps client errors to :mod:`reviewgate.core.errors` (see
-        base)."""
+        base).
+
+        Raises:
+            AnswerOverBounds: the response passed the byte cap or the JSON bounds (not retried).
+        """
         options: dict[str, Any] = {"num_ctx": self.seat.context_window,
                                    "num_predict": self.seat.max_output_tokens,
                                    "temperature": self.seat.temperature}

@@ -5,18 +5,21 @@ Structured output: ``response_format={"type": "json_schema", "json_schema": {"na
 "strict": true}}`` (OpenAI API reference, Chat Completions, ``response_format``); llama.cpp's
 Python server takes ``{"type": "json_object", "schema": ...}`` instead (seat option
 ``structured_output = "json_object"``). The SDK runs on httpx2; its retries are off
-(``max_retries=0``) because the review loop retries.
+(``max_retries=0``) because the review loop retries. The client reads every response within the
+answer bounds (:mod:`reviewgate.providers.bounded_http`).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx2
 import openai
 
 from ..core.config import SeatConfig
 from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
 from ..core.retry import parse_retry_after
+from . import bounded_http
 from .base import Completion, RemoteProvider, resolve_key
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
@@ -28,7 +31,8 @@ class OpenAIProvider(RemoteProvider):
     Args:
         seat: the seat's configuration.
         client: an injected ``openai.AsyncOpenAI`` (tests, custom transports); built from the seat
-            when None.
+            when None, reading responses within the answer bounds
+            (:func:`reviewgate.providers.bounded_http.client_options`).
 
     Raises:
         MissingCredentials: the key variable is unset (only when a key is required).
@@ -47,7 +51,8 @@ class OpenAIProvider(RemoteProvider):
         key = resolve_key(seat, required=self.needs_key or seat.api_key_env is not None)
         self.client = client or openai.AsyncOpenAI(
             api_key=key or "not-needed", base_url=seat.base_url, max_retries=0,
-            timeout=seat.timeout_s)
+            timeout=seat.timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(**bounded_http.client_options(httpx2)))
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any] | None:
         mode = self.seat.structured_output
@@ -60,7 +65,11 @@ class OpenAIProvider(RemoteProvider):
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """One chat completion; maps SDK errors to :mod:`reviewgate.core.errors` (see base)."""
+        """One chat completion; maps SDK errors to :mod:`reviewgate.core.errors` (see base).
+
+        Raises:
+            AnswerOverBounds: the response passed the byte cap or the JSON bounds (not retried).
+        """
         kwargs: dict[str, Any] = {
             "model": self.seat.model, "messages": messages,
             self.max_tokens_param: self.seat.max_output_tokens,
@@ -76,7 +85,7 @@ class OpenAIProvider(RemoteProvider):
         except openai.APITimeoutError:
             raise ProviderTimeout(f"no answer within {timeout_s:.0f} s") from None
         except openai.APIConnectionError as exc:
-            raise ProviderConnectionError(
+            raise bounded_http.own_error(exc) or ProviderConnectionError(
                 f"cannot connect to {self.seat.endpoint}: {exc}") from None
         except openai.APIStatusError as exc:
             raise ProviderHTTPError(exc.status_code, exc.response.text,
