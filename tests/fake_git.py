@@ -80,19 +80,24 @@ def diff_views(diff: str | bytes, old_files: dict | None = None,
 def pull_views(diff: str | bytes, listed: list[dict[str, Any]], old_files: dict | None,
                new_files: dict | None) -> tuple[FileView, FileView]:
     """The whole trees of a pull request's merge base and head: the files the fake holds as
-    texts, the diff's sides (and the files list's) on top; a file of the head the diff does
-    not touch is the same in the merge base."""
-    old, new = with_listed(diff_views(diff, old_files, new_files), listed)
-    head = {**content_view(new_files), **new}
-    for path in list(head):
-        if path in old and path not in new:
-            del head[path]  # deleted by the pull request
-    base = content_view(old_files) if old_files else {
-        p: v for p, v in head.items() if p not in new and p not in old}
-    base.update(old)
-    for path in new:
-        if path not in old:
+    texts, the diff's sides (and the files list's) on top. A file the diff does not touch is
+    the same in both (a test holding only some texts of a commit means the rest unchanged)."""
+    old_d, new_d = with_listed(diff_views(diff, old_files, new_files), listed)
+    base, head = content_view(old_files), content_view(new_files)
+    touched = set(old_d) | set(new_d)
+    for path, value in list(base.items()):
+        if path not in touched:
+            head[path] = value
+    for path, value in list(head.items()):
+        if path not in touched:
+            base.setdefault(path, value)
+    base.update(old_d)
+    head.update(new_d)
+    for path in touched:
+        if path not in old_d:
             base.pop(path, None)  # added by the pull request
+        if path not in new_d:
+            head.pop(path, None)  # deleted by the pull request
     return base, head
 
 

@@ -87,7 +87,7 @@ def test_init_writes_valid_files_and_never_overwrites(tmp_path, capsys):
     import tomllib
     jsonschema.validate(tomllib.loads(toml.read_text()), schema)
     workflow = yaml.safe_load((tmp_path / ".github/workflows/reviewgate.yml").read_text())
-    [job] = workflow["jobs"].values()
+    job = workflow["jobs"]["gate"]
     groups = {e: evaluate(expression(job["concurrency"]["group"]), ctx)
               for e, ctx in EVENTS.items()}
     assert groups["comment: ordinary"] == "reviewgate-comment-903"

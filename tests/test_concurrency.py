@@ -74,13 +74,13 @@ def test_a_superseded_run_leaves_no_round_behind(forgejo, loopback, tmp_path,  #
     real_render_seat = canary_module.render_seat
     state = {"b_ran": False}
 
-    def render_seat(record, seat, prompter=None):
+    def render_seat(record, seat, prompter=None, **kwargs):
         if not state["b_ran"]:  # A is between its first claim check and its writes
             state["b_ran"] = True
             b = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")
             result = run_canary(b, number=7, config=config, fired_by="run-b", force=True)
             assert result.state == "success"
-        return real_render_seat(record, seat, prompter)
+        return real_render_seat(record, seat, prompter, **kwargs)
 
     monkeypatch.setattr(canary_module, "render_seat", render_seat)
     a = make_forge("forgejo", url=forgejo.url, repo="owner/repo", token="bot-token")

@@ -13,6 +13,7 @@ No network imports.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,22 @@ from .packing import ContextPack, safe_path
 from ..core.errors import ConfigError
 from ..core.verdict import HAT_MARKER, verdict_schema
 
-__all__ = ["HAT_MARKER", "Message", "Prompter", "shipped_dir"]
+__all__ = ["HAT_MARKER", "Message", "Prompter", "defuse_control_tokens", "shipped_dir"]
+
+#: Chat-template control tokens a runtime that tokenizes the whole prompt with its special
+#: tokens (llama.cpp, Ollama) would take for turn boundaries: ChatML and Llama 3 ``<|...|>``,
+#: DeepSeek's fullwidth ``<｜...｜>``, Gemma's ``<start_of_turn>``/``<end_of_turn>``,
+#: ``<s>``/``</s>``/``<bos>``/``<eos>``/``<pad>``/``<unk>``, Llama 2 ``[INST]``/``<<SYS>>``.
+_CONTROL_TOKEN = re.compile(r"<(?=\|[A-Za-z0-9_.-]{1,48}\|>|｜[^｜>\n]{1,48}｜>|"
+                            r"(?:start|end)_of_turn>|/?s>|(?:bos|eos|pad|unk|mask)>)"
+                            r"|\[(?=/?INST\])|<(?=</?SYS>>)")
+
+
+def defuse_control_tokens(text: str) -> str:
+    """``text`` with every chat-template control token altered (its opening ``<`` or ``[``
+    becomes ``‹``), so no text from a pull request can end a turn or open one: it stays inside
+    its untrusted fence whatever runtime tokenizes it. Linear time."""
+    return _CONTROL_TOKEN.sub("‹", text)
 
 Message = dict[str, str]
 
@@ -112,8 +128,8 @@ class Prompter:
                                 indent=1) if schema_in_prompt else ""
             self._system[key] = self.render("system.j2", schema=schema, carried=key[1])
         system = self._system[key]
-        user = self.render("review.j2", pack=pack, nonce=self.nonce, hat=hat,
-                           persona=self.persona(hat))
+        user = defuse_control_tokens(self.render("review.j2", pack=pack, nonce=self.nonce,
+                                                 hat=hat, persona=self.persona(hat)))
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def reask_messages(self, messages: list[Message], answer: str, errors: str) -> list[Message]:

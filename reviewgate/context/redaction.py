@@ -60,6 +60,22 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
     ("google", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("stripe", ("k_live_", "k_test_"), re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b")),
 ]
+#: The longest token of each fixed-prefix format that real issuers hand out (GitHub 40, and 93
+#: for fine-grained tokens; GitLab 26; Slack about 80; OpenAI ``sk-proj-`` about 170, Anthropic
+#: 108; Google 39; Stripe 107): a longer match is no key of that format, and may be a payload
+#: in its clothes, so it is redacted as ``opaque`` (and counts as not reviewed).
+_MAX_TOKEN = {"aws": 20, "github": 100, "gitlab": 64, "slack": 128, "api-key": 220,
+              "google": 39, "stripe": 128}
+
+
+def _replacement(kind: str):
+    limit = _MAX_TOKEN.get(kind, 10**9)
+
+    def replace(m: re.Match[str]) -> str:
+        return f"[REDACTED:{kind if len(m.group(0)) <= limit else 'opaque'}]"
+    return replace
+
+
 #: One segment of a JSON Web Token (base64url); possessive: never gives characters back.
 _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*+")
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----")
@@ -143,11 +159,16 @@ def _jwt_edits(text: str) -> list[tuple[int, int, str]]:
     return edits
 
 
-def _key_line(line: str) -> str:
+def _key_line(line: str, kind: str = "private-key") -> str:
     """A key-body line with every base64 chunk redacted (the diff marker in column 0, indent,
     quotes and escapes kept)."""
     head, rest = (line[:1], line[1:]) if line[:1] in ("+", "-", " ") else ("", line)
-    return head + _KEY_CHUNK.sub("[REDACTED:private-key]", rest)
+    return head + _KEY_CHUNK.sub(f"[REDACTED:{kind}]", rest)
+
+
+#: Two base64 runs separated by nothing but blanks: words of a command, not a key's lines
+#: (a key's chunks are joined by escapes, quotes or concatenation).
+_BLANK_SEPARATED = re.compile(r"[A-Za-z0-9+/=][ \t]++[A-Za-z0-9+/]")
 
 
 def _is_key_body(line: str) -> bool:
@@ -157,13 +178,17 @@ def _is_key_body(line: str) -> bool:
     body = line[1:] if line[:1] in ("+", "-", " ") else line
     if _PEM_HEADER.match(body) or not body.strip():
         return True
+    if _BLANK_SEPARATED.search(body.strip()):
+        return False
     rest = _KEY_CHUNK.sub("", body.replace("\\n", " ").replace("\\r", " "))
     return bool(_KEY_CHUNK.search(body)) and all(c in " \t\r'\"+,;\\" for c in rest)
 
 
 def _redact_pem(text: str) -> tuple[str, int]:
     """Redact each PEM private key block: from its BEGIN line to its END line, or while the
-    lines look like key body when no END follows (a hunk may cut the block)."""
+    lines look like key body when no END follows (a hunk may cut the block). A block with no
+    END is redacted as ``opaque``: nothing tells its lines from an encoded payload, so they
+    count as not reviewed (:mod:`reviewgate.core.coverage`)."""
     lines = text.split("\n")
     count, i = 0, 0
     while i < len(lines):
@@ -181,15 +206,18 @@ def _redact_pem(text: str) -> tuple[str, int]:
         i += 1
         if end:
             continue
-        while i < len(lines):
+        last = i
+        while last < len(lines) and not _PEM_END.search(lines[last]) and _is_key_body(
+                lines[last]):
+            last += 1
+        ended = last < len(lines) and _PEM_END.search(lines[last]) is not None
+        kind = "private-key" if ended else "opaque"
+        for k in range(i, last):
+            lines[k] = _key_line(lines[k], kind)
+        i = last
+        if ended:
             cut = _PEM_END.search(lines[i])
-            if cut:
-                lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]
-                i += 1
-                break
-            if not _is_key_body(lines[i]):
-                break
-            lines[i] = _key_line(lines[i])
+            lines[i] = _key_line(lines[i][:cut.start()]) + lines[i][cut.start():]  # type: ignore[union-attr]
             i += 1
     return "\n".join(lines), count
 
@@ -233,7 +261,7 @@ def redact_secrets(text: str) -> tuple[str, int]:
 
     for kind, literals, pattern in _PATTERNS:
         if any(literal in text for literal in literals):
-            text, n = pattern.subn(f"[REDACTED:{kind}]", text)
+            text, n = pattern.subn(_replacement(kind), text)
             count += n
     if "eyJ" in text:
         text, n = _apply(text, _jwt_edits(text))

@@ -32,9 +32,12 @@ CAUSES = ("binary", "undecodable", "stored in Git LFS", "a submodule (another re
           "seen by fewer than quorum voting ballots")
 #: Redactions (:mod:`reviewgate.context.redaction`) that hide an opaque value, which could be an
 #: encoded payload the code decodes and runs: the line they are on was not seen as it is.
-#: Redactions of a known key format (``github``, ``aws``, ``private-key``...) hide a credential
-#: whose shape says what it is, and do not count.
-OPAQUE = ("[REDACTED:key-material]", "[REDACTED:assigned]", "[REDACTED:jwt]")
+#: Redactions of a known key format at its real length (``github``, ``aws``, a PEM block with
+#: its END line...) hide a credential whose shape says what it is, and do not count; a longer
+#: token of such a format, a PEM block cut before its END, a URL password or an
+#: ``Authorization`` value is ``opaque``.
+OPAQUE = ("[REDACTED:key-material]", "[REDACTED:assigned]", "[REDACTED:jwt]",
+          "[REDACTED:opaque]", "[REDACTED:url-password]", "[REDACTED:authorization]")
 #: The first line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/
 #: spec.md, and the pre-release ``hawser`` form git-lfs still reads): the diff shows the
 #: pointer, never the object a checkout gets.

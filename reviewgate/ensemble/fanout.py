@@ -119,11 +119,21 @@ async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str
     return completion
 
 
+#: A prompt and answer that fill this share of a seat's context window were probably cut by
+#: the server (Ollama truncates a prompt longer than ``num_ctx`` and answers 200).
+FULL_WINDOW = 0.98
+
+
 def _unusable(completion: Completion, seat: SeatConfig) -> str | None:
     if completion.finish == "length":
         return f"output cut at the token limit ({seat.max_output_tokens} tokens)"
     if completion.finish == "refusal":
         return f"refused: {completion.refusal[:200]}"
+    window = seat.context_window or 0
+    used = completion.tokens_in + completion.tokens_out
+    if window and used >= FULL_WINDOW * window:
+        return (f"the prompt filled the context window ({used} of {window} tokens): the "
+                "server may have cut it, so what the seat saw is not the pack")
     return None
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import __version__
 from .cache import VerdictCache, ballot_key, default_cache_dir
-from ..core.changeset import ChangeSet, FileChange
+from ..core.changeset import ChangeSet, FileChange, parse_unified_diff
 from ..core.config import Config, Profile, SeatConfig
 from ..core.coverage import Ledger, build_ledger
 from ..context.packing import CarriedShown, ContextPack, build_context, estimate_tokens
@@ -374,10 +374,17 @@ def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
     if n_diff:  # the files' texts are sections of the diff: clean them only when it had secrets
         files = []
         for f in change.files:
-            hunks = [h.model_copy(update={"lines": scrub("\n".join(h.lines))[0].split("\n")})
-                     for h in f.hunks]
-            files.append(f.model_copy(update={"text": scrub(f.text)[0],
-                                              "path": scrub(f.path)[0], "hunks": hunks}))
+            text = scrub(f.text)[0]
+            # the hunks are read again from the cleaned section (the redaction keeps every
+            # line), so a line is redacted as it was in its file's text, never differently
+            again = parse_unified_diff(text) if f.text else []
+            if len(again) == 1 and len(again[0].hunks) == len(f.hunks):
+                hunks = again[0].hunks
+            else:
+                hunks = [h.model_copy(update={"lines": scrub("\n".join(h.lines))[0].split(
+                    "\n")}) for h in f.hunks]
+            files.append(f.model_copy(update={"text": text, "path": scrub(f.path)[0],
+                                              "hunks": hunks}))
     return (change.model_copy(update={"title": title, "body": body, "diff": diff,
                                       "files": files}), n_title + n_body + n_diff)
 

@@ -42,6 +42,8 @@ _ARG = re.compile(r"[A-Za-z0-9._\[\]-]{1,100}")
 _KIND = re.compile(r"[a-z][a-z-]{0,30}(?::[A-Za-z0-9._-]{1,100})?")
 _HEADER = re.compile(r"<!-- reviewgate:([a-z][a-z-]{0,30}(?::[A-Za-z0-9._-]{1,100})?)"
                      r"((?: [A-Za-z0-9._\[\]-]{1,100}){0,4}) -->")
+#: Most characters a trailer may take; what is written stays under a third of it.
+TRAILER_MAX = 400_000
 _TRAILER = re.compile(r"<!-- reviewgate:rounds v2 ([A-Za-z0-9_-]{0,400000}={0,2}) -->")
 #: The trailer of reviewgate 0.2 (JSON with ``>`` escaped), read only at the same place.
 _TRAILER_V1 = re.compile(r"<!-- reviewgate:rounds (\[.{0,400000}\]) -->")
@@ -213,15 +215,36 @@ CUT_NOTE = ("\n\n> ✂️ Cut here to fit the forge's limit of {limit:,} charact
             "run's step summary.")
 
 
+#: Longest text of one field of a round kept in the trailer, in characters.
+TRAILER_FIELD_MAX = 300
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:TRAILER_FIELD_MAX]
+    if isinstance(value, list):
+        return [_short(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _short(v) for k, v in value.items()}
+    return value
+
+
 def _fit_records(records: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
-    """``records`` with the rounds' findings cut until the trailer takes at most ``room``
-    characters (the round rows themselves are kept)."""
-    out = [dict(r) for r in records]
+    """``records`` with every text cut to :data:`TRAILER_FIELD_MAX` characters, then the
+    rounds' lists (findings, files not reviewed) halved, longest first, until the trailer
+    takes at most ``room`` characters; the oldest rounds go last of all. The rows that make
+    the audit (head, decision, who, when) are the last thing cut."""
+    out = [_short(dict(r)) for r in records]
     while len(trailer(out)) > room:
-        longest = max(out, key=lambda r: len(r.get("findings") or []), default=None)
-        if longest is None or not longest.get("findings"):
+        lists = [(len(r.get(k) or []), i, k) for i, r in enumerate(out)
+                 for k in ("findings", "unreviewed") if r.get(k)]
+        if lists:
+            _, i, key = max(lists)
+            out[i][key] = out[i][key][: len(out[i][key]) // 2]
+        elif len(out) > 1:
+            out.pop(0)
+        else:
             break
-        longest["findings"] = longest["findings"][: len(longest["findings"]) // 2]
     return out
 
 
@@ -251,8 +274,8 @@ def compose(head: str, content: str, records: list[dict[str, Any]] | None = None
     if read_header(head) is None:
         raise ValueError(f"not a header line: {head[:80]!r}")
     content = seal(content.strip("\n"))
-    if limit is not None and records is not None:
-        records = _fit_records(records, limit // 3)
+    if records is not None:
+        records = _fit_records(records, (limit or TRAILER_MAX) // 3)
     tail = trailer(records) + "\n" if records is not None else ""
     body = head + "\n" + content + "\n" + tail
     if limit is not None and len(body) > limit:
