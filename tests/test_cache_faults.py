@@ -135,24 +135,6 @@ def test_read_only_cache_serves_hits_and_warns_on_the_first_write(tmp_path, loop
     assert sum("verdict cache" in w for w in record["warnings"]) == 1  # off after the first
 
 
-def test_chmod_read_only_cache_file_warns(tmp_path, loopback, capsys):
-    """The cache file made read-only with chmod (where that binds: not for root with
-    CAP_DAC_OVERRIDE, which writes through it)."""
-    probe = tmp_path / "probe"
-    probe.touch(mode=0o444)
-    try:
-        probe.open("a").close()
-        pytest.skip("this user writes through a chmod (root)")
-    except PermissionError:
-        pass
-    review(tmp_path, loopback, {})
-    capsys.readouterr()
-    cache_file().chmod(0o444)
-    code, record = review(tmp_path, loopback, {}, diff=OTHER_DIFF)
-    assert_reviewed_with_warning(code, record, capsys, loopback, calls=12,
-                                 says="readonly database")
-
-
 def test_full_disk_is_a_warning(tmp_path, loopback, capsys, monkeypatch):
     """A store that cannot grow (``max_page_count`` at its size: SQLite's 'database or disk is
     full'): the new ballots are paid and decided, the cache is off with a warning."""
