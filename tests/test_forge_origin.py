@@ -11,7 +11,7 @@ from test_cli import serve, write_config
 
 from reviewgate.core.errors import ForgeError
 from reviewgate.forge import make_forge
-from reviewgate.forge.base import ForgeHTTP
+from reviewgate.forge.http import ForgeHTTP
 
 TOKEN = "bot-token-4f1d9c"
 FILES = "/api/v1/repos/owner/repo/pulls/7/files"

@@ -25,7 +25,7 @@ from reviewgate.context.redaction import redact_secrets, scrub
 from reviewgate.core.changeset import FileChange, Hunk, parse_unified_diff
 from reviewgate.core.errors import InputError
 from reviewgate.core.locations import parse_location
-from reviewgate.forge.base import next_link
+from reviewgate.forge.http import next_link
 
 #: Time on 10 times the input, as a multiple of the time on the input (linear: about 10; the
 #: margin is for allocation and cache effects, far below the 100 of a quadratic reader).

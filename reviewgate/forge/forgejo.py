@@ -28,7 +28,9 @@ from typing import ClassVar
 from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
-from .base import Comment, Comparison, ForgeHTTP, LineComment, RestForge, Review, commit_sha
+from .base import Comment, Comparison, LineComment, Review, commit_sha
+from .http import ForgeHTTP
+from .rest import RestForge
 
 __all__ = ["ForgejoForge", "GiteaForge"]
 

@@ -33,8 +33,9 @@ from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.timestamps import parse_time
 from ..core.paths import quote_repo_path
-from .base import (Comment, Comparison, ForgeHTTP, LineComment, PullRequest, RestForge, Review,
-                   commit_sha, need)
+from .base import Comment, Comparison, LineComment, PullRequest, Review, commit_sha, need
+from .http import ForgeHTTP
+from .rest import RestForge
 
 __all__ = ["GitHubForge"]
 

@@ -29,7 +29,7 @@ import httpx
 from ..core.changeset import decode_diff
 from ..core.errors import InputError
 from ..core.paths import UnsafePath, check_repo_path
-from ..forge.base import origin, shown_url
+from ..forge.http import origin, shown_url
 
 __all__ = ["FETCH_DEADLINE_S", "MAX_DIFF_BYTES", "MAX_REDIRECTS", "diff_source", "read_diff"]
 
