@@ -272,7 +272,8 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                            on_progress=on_progress, cache_read=not force,
                            reader=forge.read_file, previous=previous,
                            history=ForgeHistory(forge), whole=force,
-                           no_previous="no earlier reviewed round on this pull request")
+                           no_previous="no earlier reviewed round on this pull request",
+                           spent_usd=sum(r.cost for r in rounds))
     if profile.demo:  # fail closed: a demo model never passes the gate; one final state
         record.decision = record.decision.model_copy(update={
             "decision": "error", "state": "error",
@@ -301,7 +302,7 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                     findings=tracked(record.decision.clusters), base_sha=pr.base_sha,
                     config=record.config.digest, mode=plan.mode,
                     unreviewed=record.decision.coverage.files[:200],
-                    merge_base=pr.merge_base or pr.base_sha)
+                    merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd)
     prior = next((r for r in reversed(rounds) if r.findings is not None), None)
     since = None
     if prior is not None:
