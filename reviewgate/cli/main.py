@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_replay)
 
     from .forge import add_forge_commands
+    from .report import add_report_command
     add_forge_commands(sub)
+    add_report_command(sub)
 
     return parser
 

@@ -41,7 +41,7 @@ from ..forge.base import Forge, PullRequest, safe_message
 from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
-from ..publish.rounds import carried_diff, compare, tracked
+from ..publish.rounds import carried_diff, compare, next_key, track_round
 from .comments import dedupe, own_comment, read_rounds, restore, slim_round
 from .comments import upsert
 from .history import ForgeHistory, previous_from_rounds
@@ -297,13 +297,17 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     decision, state = record.decision.decision, record.decision.state
     placed = place_findings(record.decision.clusters, change.files)
     plan = record.input.round
+    prior = next((r for r in reversed(rounds) if r.findings is not None), None)
+    findings, outcome = track_round(record, prior.findings if prior else None,
+                                    next_key([r.outcome for r in rounds],
+                                             prior.findings if prior else None))
     current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
                     tallies=record.decision.tally_line(), fired_by=fired_by, at=now_iso(),
-                    findings=tracked(record.decision.clusters), base_sha=pr.base_sha,
+                    findings=findings, base_sha=pr.base_sha,
                     config=record.config.digest, mode=plan.mode,
                     unreviewed=record.decision.coverage.files[:200],
-                    merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd)
-    prior = next((r for r in reversed(rounds) if r.findings is not None), None)
+                    merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd,
+                    outcome=outcome)
     since = None
     if prior is not None:
         since = (prior, carried_diff(record.decision) if plan.incremental

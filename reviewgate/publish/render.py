@@ -75,7 +75,9 @@ class Round:
     ``config`` (the configuration digest) and ``unreviewed`` (files with lines no quorum saw,
     latest round only); ``mode`` is what the round reviewed (``whole``/``incremental``). A
     decision holds for (``merge_base``, ``head_sha``). ``cost``: what the round spent on models,
-    USD (the pull request budget sums it)."""
+    USD (the pull request budget sums it). ``outcome``: the round's entry in the pull request's
+    outcome ledger (:func:`reviewgate.publish.rounds.track_round`: findings raised, resolved,
+    dropped, what each ballot cost), kept for every round; None for an override."""
 
     head_sha: str
     decision: str
@@ -89,6 +91,7 @@ class Round:
     mode: str = ""
     merge_base: str = ""
     cost: float = 0.0
+    outcome: dict | None = None
 
 
 @functools.lru_cache(maxsize=1)
