@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..context.prompts import Prompter
-from ..core.changeset import ChangeSet, FileChange, parse_unified_diff, patch_section
+from ..core.changeset import ChangeSet
 from ..core.config import Config, Profile
 from ..core.decision import STATUS_FOR
 from ..core.errors import ForgeError, ReviewgateError
@@ -36,6 +36,7 @@ from ..ensemble.incremental import PreviousRound
 from ..ensemble.pipeline import review_change
 from ..ensemble.record import Record
 from ..forge.base import Forge, PullRequest, safe_message
+from ..forge.changes import DIFF_REFUSED, pull_change
 from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
@@ -76,78 +77,11 @@ class HeadMoved(ReviewgateError):
         self.pr = new
 
 
-#: Status codes with which a forge refuses the whole diff as too large (GitHub: 406 "the diff
-#: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
-#: endpoints answer 422).
-DIFF_REFUSED = (406, 413, 422)
 #: Reads of the diff before one that is not the head's (a push and a force-push back while it
 #: was read, again and again) is an error.
 READ_TRIES = 3
 #: Runs of one canary before a head that keeps moving is an error.
 MOVE_TRIES = 3
-
-
-def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
-    """The change set of the pull request: the forge's unified diff, completed from the files
-    API (every page). A file missing from the diff is rebuilt from its ``patch`` when the
-    forge gives one; without one (binary, too large, or a forge that refused the whole diff)
-    it is listed with its counts and no hunk, so it counts as not reviewed. Files the forge
-    counts (``changed_files``) but neither list holds count as not reviewed too ("over a file
-    limit"), and so does a file whose lines in the diff differ from the files list's counts
-    (``FileChange.mismatch``: the parse and the forge disagree on what changed).
-
-    Raises:
-        ForgeError: the diff or the files cannot be read (a refusal as too large excepted).
-    """
-    try:
-        diff = forge.get_diff(pr.number)
-    except ForgeError as exc:
-        if exc.status_code not in DIFF_REFUSED:
-            raise
-        diff = ""
-    files = parse_unified_diff(diff)
-    seen = {f.path for f in files}
-    parsed = {}
-    for f in files:
-        parsed.setdefault(f.path, []).append(f)
-    sections = []
-    for listed in forge.list_files(pr.number):
-        if listed.filename in seen:
-            mine = parsed.get(listed.filename, [])
-            if (sum(f.added for f in mine), sum(f.removed for f in mine)) != (
-                    listed.additions, listed.deletions):
-                for f in mine:  # the forge counts other lines than the diff shows
-                    f.mismatch = True
-            continue
-        seen.add(listed.filename)
-        status = listed.status or "modified"
-        if listed.patch:
-            section = patch_section(listed.filename, listed.patch, status=status,
-                                    old_path=listed.previous_filename or None)
-            rebuilt = parse_unified_diff(section)
-            if rebuilt:
-                for f in rebuilt:  # bound by the files API's blob id; checked against its counts
-                    f.new_blob = listed.sha.lower() if status not in ("removed",
-                                                                       "deleted") else ""
-                    f.mismatch = (f.added, f.removed) != (listed.additions, listed.deletions)
-                sections.append(section)
-                files.extend(rebuilt)
-                continue
-        # no patch: lines no one can see, or a binary file (listed with no lines); only a
-        # rename or a deletion without lines has nothing to show
-        hidden = listed.additions + listed.deletions > 0 or status not in (
-            "renamed", "removed", "deleted")
-        files.append(FileChange(path=listed.filename, status=status,
-                                added=listed.additions, removed=listed.deletions,
-                                missing="without a patch" if hidden else ""))
-    unlisted = (pr.changed_files or 0) - len(seen)
-    if unlisted > 0:  # the forge counts them, its lists never named them
-        files.append(FileChange(path=f"({unlisted} more files the forge did not list)",
-                                missing="over a file limit", added=unlisted))
-    whole = ChangeSet.from_diff(diff + "".join(sections), title=pr.title, body=pr.body,
-                                head_sha=pr.head_sha, base_sha=pr.base_sha,
-                                merge_base=pr.merge_base or None, source=label)
-    return whole.model_copy(update={"files": files})
 
 
 def _bound_change(forge: Forge, pr: PullRequest, label: str) -> tuple[PullRequest, ChangeSet]:
@@ -166,7 +100,7 @@ def _bound_change(forge: Forge, pr: PullRequest, label: str) -> tuple[PullReques
     changes = None
     problems: list[str] = []
     for _ in range(READ_TRIES):
-        change = _change(forge, pr, label)
+        change = pull_change(forge, pr, label)
         now = forge.get_pull(pr.number)
         if (now.head_sha, now.merge_base) != (pr.head_sha, pr.merge_base):
             raise HeadMoved(pr, now)
