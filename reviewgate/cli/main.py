@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .forge import add_forge_commands
     add_forge_commands(sub)
+    from .dataset import add_dataset_commands
+    add_dataset_commands(sub)
 
     return parser
 
