@@ -227,3 +227,16 @@ def test_forge_comment_fields_map_to_a_line_and_a_side():
     whole = GitHubForge._line_comment({"id": 5, "path": "y.py", "subject_type": "file",
                                        "original_line": None, "body": "b"})
     assert whole.line is None
+
+
+@pytest.mark.parametrize("text, approval", [
+    ("LGTM", True), ("lgtm!", True), ("+1", True), (":+1:", True), ("👍", True),
+    ("Looks good to me, thanks!", True), (":shipit:", True), ("", True),
+    ("LGTM but the retry loop never ends", False), ("nit: rename x", False),
+    ("Looks good " * 50, False),
+])
+def test_approvals_without_content(text, approval):
+    """An approval says nothing but approval; any other word makes it a comment."""
+    from reviewgate.quality.golden import is_approval
+
+    assert is_approval(text) is approval

@@ -17,7 +17,7 @@ in the diff of the commit it was written on ("line no longer in the diff" otherw
 
 Every text here is the forge's, and hostile: nothing is evaluated, paths are checked by
 :func:`reviewgate.core.paths.check_repo_path`, and matching is linear in the text. Imports: the
-core, the forge's data and the gate's marker reader.
+core, the forge's data and the reader of the gate's markers (:mod:`reviewgate.publish.markers`).
 """
 
 from __future__ import annotations

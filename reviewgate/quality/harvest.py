@@ -111,6 +111,9 @@ def choose_merged(forge: Forge, *, last: int | None, since: dt.datetime | None,
         if merged is None:
             counts["closed unmerged"] += 1
             continue
+        if not isinstance(pr.number, int) or isinstance(pr.number, bool) or pr.number < 1:
+            counts["malformed pull requests"] += 1  # its number would name its files
+            continue
         if since is not None and merged < since:
             continue
         chosen.append((merged, pr))
@@ -118,6 +121,13 @@ def choose_merged(forge: Forge, *, last: int | None, since: dt.datetime | None,
         if last is not None:
             del chosen[last:]
     return [pr for _, pr in chosen]
+
+
+def _number(pr: PullRequest) -> int:
+    """The pull request's number, which names its files: a positive integer, else ForgeError."""
+    if not isinstance(pr.number, int) or isinstance(pr.number, bool) or pr.number < 1:
+        raise ForgeError(f"not a pull request number: {str(pr.number)[:40]!r}")
+    return pr.number
 
 
 class _Builder:
@@ -133,13 +143,14 @@ class _Builder:
         self.redacted = 0
 
     def warn(self, text: str) -> None:
+        text = scrub(text)[0]  # written into the summary: a forge's message may quote anything
         self.warnings.append(text)
         if self.on_progress:
             self.on_progress(BuildEvent("warning", text))
 
     def pull(self, pr: PullRequest) -> list[EvalPR]:
         """The entries of one merged pull request (reads in the module docstring)."""
-        number = int(pr.number)
+        number = _number(pr)
         head = commit_sha(pr.head_sha)
         reviews = self.forge.list_reviews(number)
         comments = self.forge.review_comments(number, reviews)
@@ -189,7 +200,7 @@ class _Builder:
             if sha == pr.head_sha:
                 change = self._final(pr)
                 return (change.diff, change.files) if change is not None else (None, [])
-            base = pr.merge_base or self.forge.get_pull(int(pr.number)).merge_base
+            base = pr.merge_base or self.forge.get_pull(_number(pr)).merge_base
             comparison = self.forge.compare(commit_sha(base), sha)
             if not comparison.ancestor:
                 self.warn(f"#{pr.number}: {sha[:12]} does not descend from the merge base "
@@ -197,13 +208,17 @@ class _Builder:
                 return None, []
             text = commit_diff(self.forge, base, sha, comparison=comparison)
         except (ForgeError, UnsafePath) as exc:
-            self.warn(f"#{pr.number}: no diff for {str(commit)[:12]}: {safe_message(exc)}")
+            self.warn(f"#{pr.number}: no diff for {str(commit)[:12]!r}: {safe_message(exc)}")
+            return None, []
+        if not text.strip():
+            self.warn(f"#{pr.number}: {sha[:12]} changes nothing from the merge base: its "
+                      "comments are left out")
             return None, []
         return text, parse_unified_diff(text)
 
     def _entry(self, pr: PullRequest, commit: str, diff: str, shown: list[Concern], *,
                expect: str | None = None) -> EvalPR:
-        number = int(pr.number)
+        number = _number(pr)
         name = f"diffs/{number}-{commit_sha(commit)[:12]}.patch"
         self._write(name, self._scrub(diff))
         golden = [Golden(id=f"g{k}", comment=self._scrub(c.comment), path=c.path and
