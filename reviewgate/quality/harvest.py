@@ -200,7 +200,9 @@ class _Builder:
             if sha == pr.head_sha:
                 change = self._final(pr)
                 return (change.diff, change.files) if change is not None else (None, [])
-            base = pr.merge_base or self.forge.get_pull(_number(pr)).merge_base
+            if not pr.merge_base:  # GitHub lists none: read once per pull request
+                pr.merge_base = self.forge.get_pull(_number(pr)).merge_base
+            base = pr.merge_base
             comparison = self.forge.compare(commit_sha(base), sha)
             if not comparison.ancestor:
                 self.warn(f"#{pr.number}: {sha[:12]} does not descend from the merge base "
