@@ -30,6 +30,7 @@ from .catalogue import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_OUTPUT, lookup
 
 __all__ = [
     "Config",
+    "Budget",
     "ContextConfig",
     "GateConfig",
     "PathInstruction",
@@ -309,6 +310,30 @@ def builtin_local_profile() -> Profile:
     return Profile(seats=seats, notice=LOCAL_NOTICE, demo=True)
 
 
+class Budget(_Strict):
+    """``[budget]``: what a review may cost, in USD, compared before any model is called with
+    the run's upper-bound estimate (every ballot's estimated prompt tokens plus its output
+    limit, at its seat's prices; :mod:`reviewgate.ensemble.budget`).
+
+    ``run_usd``: one review round. ``pull_request_usd``: every round of one pull request, the
+    earlier ones summed from the gate's own round history. Over either, the round runs with
+    ``fallback_profile`` when one is set (and says so), else no model is called and the gate
+    says ``error`` ("not reviewed: estimated $1.18 over the $0.50 run budget"). A seat with no
+    price (an unknown model with none set) makes the estimate unknown, which a budget refuses
+    unless ``allow_unpriced``; the embedded model and a self-hosted Ollama cost nothing.
+    """
+
+    run_usd: float | None = Field(default=None, gt=0, le=10_000)
+    pull_request_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    fallback_profile: str | None = None
+    allow_unpriced: bool = False
+
+    @property
+    def active(self) -> bool:
+        """True when a budget is set."""
+        return self.run_usd is not None or self.pull_request_usd is not None
+
+
 class Config(_Strict):
     """The whole configuration file.
 
@@ -321,7 +346,8 @@ class Config(_Strict):
     a re-run on an unchanged diff asks no model. ``context`` says what reviewers see besides
     the diff (:class:`ContextConfig`); ``path_instructions`` add per-path review instructions;
     ``ignore`` lists gitignore-style globs of files never reviewed (listed as ignored).
-    ``source`` records where the configuration came from.
+    ``budget`` bounds what a review may cost (:class:`Budget`). ``source`` records where the
+    configuration came from.
     """
 
     default_profile: str | None = None
@@ -335,7 +361,16 @@ class Config(_Strict):
     context: ContextConfig = Field(default_factory=ContextConfig)
     path_instructions: list[PathInstruction] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list)
+    budget: Budget = Field(default_factory=Budget)
     source: str = "built-in defaults"
+
+    @model_validator(mode="after")
+    def _known_fallback(self) -> Config:
+        fallback = self.budget.fallback_profile
+        if fallback is not None and fallback not in {"local", *self.profiles}:
+            raise ValueError(f"budget.fallback_profile names profile {fallback!r}, which is not "
+                             f"configured ({', '.join(sorted(self.profiles)) or 'none'})")
+        return self
 
     def profile(self, name: str | None) -> tuple[str, Profile]:
         """Resolve a profile by name; None picks ``default_profile``, else the only/first one.
@@ -368,7 +403,7 @@ class Config(_Strict):
 
 def _known_keys() -> set[str]:
     return {name for model in (Config, Profile, SeatConfig, Policy, GateConfig, ContextConfig,
-                               PathInstruction)
+                               PathInstruction, Budget)
             for name in model.model_fields if name != "source"}
 
 

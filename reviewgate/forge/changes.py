@@ -1,7 +1,7 @@
 """What changed, read through a forge's API: a pull request's change set, the paths that differ
 between two commits' git trees, and the diff of two commits.
 
-* :func:`pull_change`: the pull request's unified diff, completed from the files API (a diff the
+* :func:`read_change`: the pull request's unified diff, completed from the files API (a diff the
   forge refuses as too large is rebuilt from the files' ``patch`` fields); what the gate reviews
   and what ``reviewgate dataset build`` writes for a pull request's final head.
 * :func:`tree_changes`: git's trees of two commits (``GET /repos/{o}/{r}/git/trees/{sha}``,
@@ -11,7 +11,7 @@ between two commits' git trees, and the diff of two commits.
 * :func:`commit_diff`: the diff of two commits: the forge's own (GitHub's compare endpoint with
   the diff media type) or one built file by file from both commits' texts over the paths their
   trees say differ (Forgejo, Gitea: ``read_file`` at both SHAs,
-  :func:`reviewgate.core.changeset.file_diff`).
+  :func:`reviewgate.core.gittext.file_diff`).
 
 References: git's tree objects (gitformat-index(5), git-cat-file(1)); "Get a tree" and "Compare
 two commits" in the GitHub REST API; ``GetTree`` and ``repoCompareDiff`` in the Forgejo and Gitea
@@ -22,20 +22,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.changeset import ChangeSet, FileChange, file_diff, parse_unified_diff
-from ..core.changeset import patch_section, quote_path
+from ..core.changeset import ChangeSet, FileChange, parse_unified_diff
+from ..core.gittext import file_diff, patch_section, quote_path
 from ..core.errors import ForgeError
 from .base import Comparison, Forge, PullRequest, TreeEntry
 
 __all__ = ["DIFF_REFUSED", "MAX_FILES", "MAX_TREES", "TreeChange", "commit_diff",
-           "pull_change", "tree_changes"]
+           "read_change", "tree_changes"]
 
 #: Status codes with which a forge refuses the whole diff as too large (GitHub: 406 "the diff
 #: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
 #: endpoints answer 422).
 DIFF_REFUSED = (406, 413, 422)
 
-def pull_change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
+def read_change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
     """The change set of the pull request: the forge's unified diff, completed from the files
     API (every page). A file missing from the diff is rebuilt from its ``patch`` when the
     forge gives one; without one (binary, too large, or a forge that refused the whole diff)

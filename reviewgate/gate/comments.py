@@ -111,4 +111,4 @@ def slim_round(r: Round) -> Round:
     findings are compared against)."""
     return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
                  fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode,
-                 merge_base=r.merge_base)
+                 merge_base=r.merge_base, cost=r.cost)

@@ -5,7 +5,7 @@ comment's round history.
 compare API (:meth:`reviewgate.forge.base.Forge.compare`): ancestry from it, the incremental diff
 from it when the forge serves one (GitHub), otherwise built file by file from the two commits'
 texts over the files their git trees say differ (Forgejo, Gitea: ``read_file`` at both SHAs,
-:func:`reviewgate.core.changeset.file_diff`).
+:func:`reviewgate.forge.changes.commit_diff`).
 Any forge error means "no usable history", so the round is whole.
 """
 

@@ -15,7 +15,7 @@ their human review comments the golden comments, in the format ``reviewgate eval
    holds its fix already, so each commit that drew a concern is one entry: the diff from the
    merge base to that commit, with the concerns written on it whose line is in it
    (:func:`reviewgate.quality.golden.on_diff`). The head's diff is the gate's
-   (:func:`reviewgate.forge.changes.pull_change`: a diff the forge refuses as too large is
+   (:func:`reviewgate.forge.changes.read_change`: a diff the forge refuses as too large is
    rebuilt from the files list); an earlier commit's is
    :func:`reviewgate.forge.changes.commit_diff` from the merge base, when the merge base is its
    ancestor. A pull request merged with no change requested and no concern is one entry of its
@@ -42,7 +42,7 @@ from ..core.errors import ForgeError, InputError, UserError
 from ..core.paths import UnsafePath, check_repo_path
 from ..core.timestamps import now_iso, parse_time
 from ..forge.base import Forge, PullRequest, commit_sha, safe_message
-from ..forge.changes import commit_diff, pull_change
+from ..forge.changes import commit_diff, read_change
 from .dataset import Dataset, EvalPR, Golden, load_dataset
 from .golden import Concern, concerns, on_diff
 from .sources import MAX_DIFF_BYTES
@@ -184,7 +184,7 @@ class _Builder:
 
     def _final(self, pr: PullRequest) -> ChangeSet | None:
         """The head's change set, or None (counted) when it shows no line."""
-        change = pull_change(self.forge, pr, f"{self.forge.name} #{pr.number}")
+        change = read_change(self.forge, pr, f"{self.forge.name} #{pr.number}")
         if not change.diff.strip():
             self.counts["final diff unavailable"] += 1
             self.warn(f"#{pr.number}: the forge gave no diff lines for the head (refused, "
