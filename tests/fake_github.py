@@ -262,6 +262,9 @@ class FakeGitHub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY the client's delayed
+            # ACK holds the second for 40 ms on every keep-alive request
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass

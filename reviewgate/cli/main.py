@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .report import add_report_command
     add_forge_commands(sub)
     add_report_command(sub)
+    from .dataset import add_dataset_commands
+    add_dataset_commands(sub)
 
     return parser
 
