@@ -76,16 +76,30 @@ class RestForge:
                            base_ref=(data.get("base") or {}).get("ref") or "",
                            merged_at=merged if isinstance(merged, str) else "")
 
-    def closed_pulls(self) -> Iterator[PullRequest]:
-        """Closed pull requests (merged or not), most recently updated first, page by page as
-        they are read (``GET /repos/{o}/{r}/pulls?state=closed`` with :attr:`recent_first`).
-        No forge sorts by merge time; merging closes a pull request and so updates it, so a
-        pull request merged at T is listed at or before every one last updated before T.
-        Forgejo lists a pull request it fails to load as null: skipped."""
+    def pulls(self, state: str = "closed") -> Iterator[PullRequest]:
+        """Pull requests in ``state`` (``open``, ``closed``: merged or not, ``all``), most
+        recently updated first, page by page as they are read (``GET /repos/{o}/{r}/pulls``
+        with ``state`` and :attr:`recent_first`; Forgejo/Gitea swagger ``repoListPullRequests``,
+        GitHub "List pull requests"). No forge sorts by merge time; merging closes a pull
+        request and so updates it, so a pull request merged at T is listed at or before every
+        one last updated before T. Forgejo lists a pull request it fails to load as null:
+        skipped.
+
+        Raises:
+            ValueError: ``state`` is none of the three.
+            ForgeError: a page cannot be read.
+        """
+        if state not in ("open", "closed", "all"):
+            raise ValueError(f"pull request state {state!r}")
         endpoint = f"GET {self._r}/pulls"
-        for item in self._pages(f"{self._r}/pulls", {"state": "closed", **self.recent_first}):
+        for item in self._pages(f"{self._r}/pulls", {"state": state, **self.recent_first}):
             if item is not None:
                 yield self._pull(item, endpoint)
+
+    def closed_pulls(self) -> Iterator[PullRequest]:
+        """Closed pull requests (merged or not), most recently updated first
+        (:meth:`pulls`)."""
+        return self.pulls("closed")
 
     def list_files(self, number: int) -> list[ChangedFile]:
         """Every changed file, all pages."""
