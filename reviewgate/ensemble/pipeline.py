@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from .. import __version__
-from .cache import VerdictCache, ballot_key, default_cache_dir
 from ..core.changeset import ChangeSet, FileChange, parse_unified_diff
 from ..core.config import Config, Profile, SeatConfig
 from ..core.coverage import Ledger, build_ledger
@@ -29,10 +27,10 @@ from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from ..context.repository import (FileReader, RepoContext, apply_ignore, gather,
                                   out_of_ignored, path_instructions)
-from ..core.catalogue import ballot_cost
 from .budget import BudgetExceeded
 from .budget import check as check_budget
 from .echo import strip_echo
+from .estimate import Estimate, estimate_rows, open_cache
 from .fanout import Progress, run_review
 from .incremental import History, PreviousRound, RoundPlan, plan_round
 from ..core.carry import CarriedFinding
@@ -217,8 +215,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                        ignored=[f for f in reviewed.files if f.path in ignored_set])
     started = time.monotonic()
 
-    cache = _open_cache(config)
-    rows = _estimate_rows(profile, packs, prompter, cache, read=cache_read)
+    cache = open_cache(config)
+    rows = estimate_rows(profile, packs, prompter, cache, read=cache_read)
     state, over = check_budget(config.budget, name, profile,
                                sum(r.max_cost_usd for r in rows), spent_usd)
     if over:
@@ -318,19 +316,6 @@ def prepare(change: ChangeSet, config: Config, profile: Profile,
     return change, ignored, repo, redacted
 
 
-@dataclass
-class Estimate:
-    """What one ballot would cost: estimated prompt tokens, the output allowance (tokens),
-    the most it could cost in USD, and whether the verdict cache already holds it."""
-
-    seat: str
-    hat: str
-    tokens_in: int
-    max_tokens_out: int
-    max_cost_usd: float
-    cached: bool
-
-
 def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | None = None,
                     reader: FileReader | None = None, previous: PreviousRound | None = None,
                     history: History | None = None,
@@ -355,9 +340,9 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
     change, ignored, repo, _ = prepare(change, config, profile, reader)
     packs = build_packs(profile, change, prompter, config=config, repo=repo, ignored=ignored,
                         plan=plan, whole=whole_change)
-    cache = _open_cache(config)
+    cache = open_cache(config)
     try:
-        rows = _estimate_rows(profile, packs, prompter, cache)
+        rows = estimate_rows(profile, packs, prompter, cache)
     finally:
         if cache is not None:
             cache.close()
@@ -365,35 +350,6 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
         if on_warning is not None:
             on_warning(warning)
     return rows
-
-
-def _estimate_rows(profile: Profile, packs: dict[str, ContextPack], prompter: Prompter,
-                   cache: VerdictCache | None, *, read: bool = True) -> list[Estimate]:
-    """One :class:`Estimate` per ballot of ``profile`` over ``packs`` (``read=False``: the
-    verdict cache is not consulted, every ballot is paid, as under ``--force``)."""
-    rows = []
-    for seat in profile.seats:
-        pack = packs[seat.name]
-        for hat in profile.hats:
-            messages = prompter.review_messages(pack, hat,
-                                                schema_in_prompt=seat.provider != "local")
-            cached = read and cache is not None and cache.get(ballot_key(
-                seat, hat, prompter.review_messages(pack, hat), prompter.nonce)) is not None
-            tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
-            cost = ballot_cost(seat, tokens_in=tokens_in, tokens_out=seat.max_output_tokens or 0)
-            rows.append(Estimate(seat=seat.name, hat=hat, tokens_in=0 if cached else tokens_in,
-                                 max_tokens_out=0 if cached else seat.max_output_tokens,
-                                 max_cost_usd=0.0 if cached else cost, cached=cached))
-    return rows
-
-
-def _open_cache(config: Config) -> VerdictCache | None:
-    """The verdict cache, or None when ``config.cache`` switches it off. It never raises: a
-    store that fails is off with a line in its ``warnings`` (a review never fails for want of
-    a cache)."""
-    if not config.cache:
-        return None
-    return VerdictCache(config.cache_dir or default_cache_dir())
 
 
 def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:
