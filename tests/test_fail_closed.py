@@ -73,12 +73,75 @@ def test_sigterm_during_review_posts_error(forgejo, loopback, tmp_path):  # noqa
             time.sleep(0.05)
         assert forgejo.status_rows(HEAD)[-1]["status"] == "pending"
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        # about 1 s on an idle machine; the bound is for a runner busy with other test workers
+        _, err = proc.communicate(timeout=90)
     finally:
         proc.kill()
     assert proc.returncode == 12, err
     row = last_status(forgejo)
     assert row["status"] == "error" and "cancelled (SIGTERM)" in row["description"]
+
+
+class _CleanupReplaces:
+    """A seat whose clean-up replaces whatever interrupts it by an ordinary error, as a
+    library's cancel scope did ("Attempted to exit a cancel scope that isn't the current
+    task's"): the signal arrives while its frame runs."""
+
+    name = "scripted"
+    schema_dialect = "strict"
+
+    def __init__(self, first: bool):
+        self.first = first
+
+    def slot(self, hat=""):
+        import contextlib
+        return contextlib.nullcontext()
+
+    async def complete(self, messages, *, schema, timeout_s, hat=""):
+        import asyncio
+        try:
+            if self.first:
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(100_000):  # the handler runs between two of these bytecodes
+                    pass
+            await asyncio.sleep(5)
+        finally:
+            if self.first:
+                raise RuntimeError("cancel scope exited in the wrong task")
+        raise AssertionError("a seat outlived the cancelled run")
+
+
+def test_sigterm_in_a_seats_frame_cancels_the_run_not_that_seat():
+    """SIGTERM while the seats are asked ends the whole review (CancelledError with the
+    signal's name), even when it lands in a frame whose clean-up turns an interrupt into an
+    ordinary error that the seat's handler would take for one ABSTAIN."""
+    import asyncio
+
+    from reviewgate.cli.forge import _cancel_on_sigterm
+    from reviewgate.context.packing import build_context
+    from reviewgate.context.prompts import Prompter
+    from reviewgate.core.changeset import ChangeSet
+    from reviewgate.core.config import Profile, SeatConfig
+    from reviewgate.ensemble.fanout import run_review
+
+    seats = [SeatConfig(name=n, provider="openai-compatible", model="m", timeout_s=20)
+             for n in "abc"]
+    providers = {s.name: _CleanupReplaces(first=s.name == "a") for s in seats}
+    pack = build_context(ChangeSet(title="t", diff="", files=[]), budget_tokens=1000, exclude=[])
+    before = signal.getsignal(signal.SIGTERM)
+    _cancel_on_sigterm()
+    try:
+        started = time.monotonic()
+        try:
+            asyncio.run(run_review(Profile(seats=seats, hats=["tech"]), pack,
+                                   Prompter(nonce="n"), providers=providers))
+        except asyncio.CancelledError as exc:
+            assert exc.args == ("SIGTERM",)
+        else:
+            raise AssertionError("the review went on after SIGTERM")
+        assert time.monotonic() - started < 5  # nobody waited for the seats' answers
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def test_stale_pending_reads_as_error(forgejo, capsys):  # noqa: F811

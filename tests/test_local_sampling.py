@@ -82,7 +82,8 @@ def test_grammar_first_answers_follow_the_schema_with_few_full_scans():
     from reviewgate.providers.grammar_sampler import GrammarFirst, PastDeadline
     from reviewgate.providers.local import DEFAULT_MODEL
     from reviewgate.providers.local_worker import load_model
-    from reviewgate.core.verdict import Verdict, verdict_schema
+    from reviewgate.core.verdict import Verdict
+    from reviewgate.core.schema import verdict_schema
 
     llm = load_model(DEFAULT_MODEL, 2048)
     schema = verdict_schema("grammar")
@@ -123,7 +124,7 @@ def test_a_local_ballot_stops_generating_at_its_deadline():
     from reviewgate.core.config import SeatConfig
     from reviewgate.core.errors import ProviderTimeout
     from reviewgate.providers import local
-    from reviewgate.core.verdict import verdict_schema
+    from reviewgate.core.schema import verdict_schema
 
     seat = SeatConfig(name="g", provider="local", model=local.DEFAULT_MODEL, seed=1,
                       context_window=2048, max_output_tokens=450, temperature=0.7)

@@ -9,6 +9,7 @@ comes from ``REVIEWGATE_FORGE_TOKEN`` (then the runner's automatic token) and is
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -154,10 +155,24 @@ def cmd_canary(args: argparse.Namespace) -> int:
 
 
 def _cancel_on_sigterm() -> None:
-    """Turn SIGTERM (a cancelled CI job) into KeyboardInterrupt, as SIGINT already is, so the
-    canary posts ``error`` with the reason before exiting instead of leaving ``pending``."""
+    """Make SIGTERM (a cancelled CI job) end the run, so the canary posts ``error`` with the
+    reason ("cancelled (SIGTERM)") before exiting instead of leaving ``pending``.
+
+    Outside an event loop the signal raises ``KeyboardInterrupt("SIGTERM")``, as SIGINT does.
+    While the seats are asked (inside ``asyncio.run``) it cancels every task with the signal's
+    name instead: an exception raised by a signal handler lands in whatever frame runs, and there
+    one seat's error handler took it for that seat's failure (seen: a cancel scope's
+    ``RuntimeError``, one ABSTAIN, and the review went on to ``success``). ``CancelledError`` is
+    caught by no seat's handler; ``asyncio.run`` raises it with the name.
+    """
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt(name) from None
+        for task in asyncio.all_tasks(loop):
+            task.cancel(name)
 
     try:
         signal.signal(signal.SIGTERM, handler)

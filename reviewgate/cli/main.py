@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import Sequence
 
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReviewgateError as exc:
         err(str(exc))
         return EXIT_ERROR
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:  # SIGINT, SIGTERM
         err(f"interrupted ({exc})" if str(exc) else "interrupted")
         return EXIT_ERROR
     except Exception as exc:  # the last resort: one line and exit 12, never a traceback

@@ -22,7 +22,8 @@ import jinja2
 
 from .packing import ContextPack, safe_path
 from ..core.errors import ConfigError
-from ..core.verdict import HAT_MARKER, verdict_schema
+from ..core.schema import HAT_MARKER
+from ..core.schema import verdict_schema
 
 __all__ = ["HAT_MARKER", "Message", "Prompter", "defuse_control_tokens", "shipped_dir"]
 

@@ -7,6 +7,7 @@ own login created count.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -105,8 +106,8 @@ def post_error(forge: Forge, sha: str, context: str, exc: BaseException, *,
                prefix: str = "") -> None:
     """Set ``error`` on ``sha`` with the reason (redacted, 140 characters at most); a failure
     to post is swallowed (the caller reports the original error)."""
-    reason = (f"cancelled ({exc or 'interrupted'})" if isinstance(exc, KeyboardInterrupt)
-              else safe_message(exc))
+    cancelled = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))  # SIGINT, SIGTERM
+    reason = f"cancelled ({exc or 'interrupted'})" if cancelled else safe_message(exc)
     try:
         forge.set_status(sha, state="error", context=context,
                          description=f"reviewgate error: {prefix}{reason}"[:140])

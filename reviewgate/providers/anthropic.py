@@ -22,7 +22,7 @@ import httpx2
 
 from ..core.config import SeatConfig
 from ..core.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeout
-from ..core.verdict import HAT_MARKER
+from ..core.schema import HAT_MARKER
 from ..core.retry import parse_retry_after
 from . import bounded_http
 from .base import Completion, RemoteProvider, resolve_key
