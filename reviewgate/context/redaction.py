@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..core.errors import redact_counted
+from ..core.errors import keep_markup, redact_counted
 from .assigned_values import ascii_lower, assigned_edits, entropy, find_all
 
 __all__ = ["redact_secrets", "scrub"]
@@ -72,7 +72,8 @@ def _replacement(kind: str):
     limit = _MAX_TOKEN.get(kind, 10**9)
 
     def replace(m: re.Match[str]) -> str:
-        return f"[REDACTED:{kind if len(m.group(0)) <= limit else 'opaque'}]"
+        return keep_markup(m.group(0),
+                           f"[REDACTED:{kind if len(m.group(0)) <= limit else 'opaque'}]")
     return replace
 
 
@@ -112,9 +113,14 @@ def _base64_runs(text: str):
         pos = mapped.find(needle, end)
 
 
+_MARKER = re.compile(r"\[REDACTED:[a-z-]+\]")
+
+
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, int]:
     """``text`` with each (start, end, replacement) applied (sorted, non-overlapping); the
-    list is emptied. Returns the new text and how many edits there were."""
+    list is emptied. A replacement that is one ``[REDACTED:kind]`` marker keeps the Markdown
+    characters of what it replaces (:func:`reviewgate.core.errors.keep_markup`). Returns the new
+    text and how many edits there were."""
     if not edits:
         return text, 0
     edits.sort()
@@ -123,6 +129,8 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, int]:
         if start < last:
             continue
         out.append(text[last:start])
+        if _MARKER.fullmatch(replacement):
+            replacement = keep_markup(text[start:end], replacement)
         out.append(replacement)
         last, n = end, n + 1
     out.append(text[last:])
@@ -240,8 +248,9 @@ def _url_password(m: re.Match[str]) -> str | None:
     if not password or password[0] in "$%{<*" or password.lower() in ("password", "pass"):
         return None
     userinfo = parts.netloc.rpartition("@")[0]
-    user = userinfo.partition(":")[0]
-    return url.replace(f"{userinfo}@", f"{user}:[REDACTED:url-password]@", 1)
+    user, _, written = userinfo.partition(":")
+    return url.replace(f"{userinfo}@",
+                       f"{user}:{keep_markup(written, '[REDACTED:url-password]')}@", 1)
 
 
 def redact_secrets(text: str) -> tuple[str, int]:

@@ -38,6 +38,8 @@ __all__ = [
     "ProviderTimeout",
     "ReviewgateError",
     "UserError",
+    "keep_markup",
+    "markup_skeleton",
     "redact",
     "redact_counted",
 ]
@@ -137,6 +139,44 @@ def register_secret(value: str | None) -> None:
         _extra_secrets.add(value)
 
 
+#: Characters that make Markdown's inline structure (code spans, links, images, raw HTML,
+#: entities, escapes, table cells) and its lines. A redaction keeps them (:func:`keep_markup`).
+MARKUP_CHARS = frozenset("`<>[]()!&\\|\n\r")
+_NOT_MARKUP = re.compile(r"[^`<>\[\]()!&\\|\n\r]+")
+
+
+def keep_markup(secret: str, marker: str) -> str:
+    """What replaces ``secret``: ``marker`` for every run of characters outside
+    :data:`MARKUP_CHARS`, those characters kept in place and in order. Redaction runs on
+    rendered Markdown too (the text a forge will show), where a secret-looking span can hold a
+    code span's backtick or a tag's ``<``: replacing it whole would re-pair the code spans of the
+    line and show the raw text of the next one as live HTML or links. Keeping them keeps every
+    code span, link bracket, tag, entity and escape as the renderer wrote it; a marker is never
+    empty, so no two kept characters become neighbours that were not.
+
+    >>> keep_markup("ab`cd", "***")
+    '***`***'
+    """
+    if not any(ch in MARKUP_CHARS for ch in secret):
+        return marker
+    out: list[str] = []
+    run = False
+    for ch in secret:
+        if ch in MARKUP_CHARS:
+            out.append(ch)
+            run = False
+        elif not run:
+            out.append(marker)
+            run = True
+    return "".join(out)
+
+
+def markup_skeleton(text: str) -> str:
+    """The characters of ``text`` in :data:`MARKUP_CHARS`, in order: what a redaction must
+    leave unchanged."""
+    return _NOT_MARKUP.sub("", text)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value in ``text`` with ``***``.
 
@@ -158,5 +198,5 @@ def redact_counted(text: str) -> tuple[str, int]:
     for secret in sorted(secrets, key=len, reverse=True):
         if secret in text:
             count += text.count(secret)
-            text = text.replace(secret, "***")
+            text = text.replace(secret, keep_markup(secret, "***"))
     return text, count

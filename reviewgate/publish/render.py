@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..context.prompts import Prompter
 from ..context.redaction import scrub
+from ..core.errors import markup_skeleton
 from . import markers
 from .rounds import carried_diff
 from .sanitize import FIELD_MAX, code, sanitize
@@ -200,5 +201,16 @@ def posted(text: str) -> str:
     """Text about to leave the machine (comment, status, step summary): known env secrets and
     secret-looking strings redacted (:func:`reviewgate.context.redaction.scrub`), each written
     ``‹REDACTED:kind›``, so that a redaction inside rendered Markdown can never become the
-    text of a link, an image or a reference definition."""
-    return _REDACTION.sub("\u2039REDACTED:\\1\u203a", scrub(text)[0])
+    text of a link, an image or a reference definition. Every redaction keeps the Markdown
+    characters it covers (:func:`reviewgate.core.errors.keep_markup`): the code spans, links and
+    tags of ``text`` are those of the result, which is checked.
+
+    Raises:
+        RuntimeError: a redaction changed the Markdown structure (a bug; nothing is posted).
+    """
+    out = _REDACTION.sub("\u2039REDACTED:\\1\u203a", scrub(text)[0])
+    if markup_skeleton(out) != markup_skeleton(_REDACTION.sub("\u2039REDACTED:\\1\u203a", text)):
+        # every redaction keeps the Markdown characters it covers (keep_markup): a change here
+        # is a bug that could re-pair code spans; posting nothing beats posting live markup
+        raise RuntimeError("a redaction changed the Markdown structure of the text")
+    return out
