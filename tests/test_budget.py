@@ -100,11 +100,25 @@ def test_the_pull_request_budget_counts_earlier_rounds(forgejo, loopback, tmp_pa
     rounds = read_rounds([c for c in ours(forgejo)
                           if "reviewgate:decision" in c["body"]][0]["body"])
     assert len(rounds) == 2 and all(r.cost > 0.3 for r in rounds)
+    assert abs(rounds[-1].spent - (rounds[0].cost + rounds[1].cost)) < 1e-5  # running total
     calls = len(loopback.seen)
     assert canary(forgejo, config, "--force") == 12
     assert len(loopback.seen) == calls
     err = capsys.readouterr().err
     assert "left of the $" in err and "pull request budget" in err and "spent)" in err
+
+
+def test_a_demo_profile_is_no_budget_fallback(loopback, tmp_path):
+    """A round over budget must not be judged by the demo model (attack round 3: the gate
+    checked the profile asked for, not the fallback that ran, and the demo passed): naming the
+    built-in `local` profile, or any demo profile, as the fallback is a configuration error."""
+    import pytest
+
+    from reviewgate.core.errors import ConfigError
+
+    path = budget_config(tmp_path, loopback.url, "run_usd = 0.10\nfallback_profile = \"local\"\n")
+    with pytest.raises(ConfigError, match="demo profile 'local'"):
+        load_config(path)
 
 
 def test_an_unpriced_seat_is_refused_under_a_budget(forgejo, loopback, tmp_path):  # noqa: F811
@@ -141,3 +155,21 @@ def test_config_check_prints_the_budgets(loopback, tmp_path, capsys):
     assert "typical round: at most $0." in out
     assert "budget: run $0.10; over it: no model call and status error" in out
     assert "note: a typical round ($0." in out and "is over the run budget" in out
+
+
+def test_ollama_models_the_daemon_forwards_to_the_cloud_are_not_free():
+    """A self-hosted Ollama model bills nothing; one whose tag names the cloud
+    (`gpt-oss:120b-cloud`, forwarded by a signed-in local daemon) or an Ollama Cloud seat has
+    no known price unless one is given (attack round 3: `-cloud` counted as free)."""
+    from reviewgate.core.config import SeatConfig
+    from reviewgate.ensemble.budget import priced
+
+    def seat(model, **kw):
+        return SeatConfig(name="s", provider="ollama", model=model, **kw)
+
+    assert priced(seat("qwen2.5-coder:7b"))
+    assert priced(seat("llama3"))
+    for model in ("gpt-oss:120b-cloud", "kimi-k2:1t-cloud", "glm-4.6:cloud", "deepseek-cloud"):
+        assert not priced(seat(model)), model
+    assert not priced(seat("qwen3", base_url="https://ollama.com"))
+    assert priced(seat("gpt-oss:120b-cloud", price_in_per_mtok=0.1, price_out_per_mtok=0.5))

@@ -240,7 +240,15 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _known_fallback(self) -> Config:
         fallback = self.budget.fallback_profile
-        if fallback is not None and fallback not in {"local", *self.profiles}:
+        if fallback is None:
+            return self
+        if fallback == "local" and "local" not in self.profiles or (
+                fallback in self.profiles and self.profiles[fallback].demo):
+            raise ValueError(f"budget.fallback_profile names the demo profile {fallback!r}: a "
+                             "demo model never passes the gate, so every round over budget "
+                             "would end in error after paying for it; name a priced profile, "
+                             "or none (over budget: no model call and status error)")
+        if fallback not in self.profiles:
             raise ValueError(f"budget.fallback_profile names profile {fallback!r}, which is not "
                              f"configured ({', '.join(sorted(self.profiles)) or 'none'})")
         return self

@@ -58,11 +58,19 @@ class BudgetState(BaseModel):
         return max(0.0, self.pull_request_usd - self.spent_usd)
 
 
+def _remote_ollama(seat: SeatConfig) -> bool:
+    """True for an Ollama seat that may be billed: Ollama Cloud by URL or ``:cloud``, and any
+    model whose tag names the cloud (``gpt-oss:120b-cloud``, ``kimi-k2:1t-cloud``), which a
+    signed-in local daemon forwards to Ollama's servers (ollama.com/blog/cloud-models)."""
+    tag = seat.model.rpartition(":")[2] if ":" in seat.model else ""
+    return seat.cloud or "cloud" in tag.lower() or seat.model.lower().endswith("-cloud")
+
+
 def priced(seat: SeatConfig) -> bool:
     """True when the seat's cost is known: it has prices (from the seat or the built-in table),
     or it runs on the machine or the owners' own server (the embedded model, a self-hosted
-    Ollama), which bills nothing."""
-    if seat.provider == "local" or (seat.provider == "ollama" and not seat.cloud):
+    Ollama model), which bills nothing."""
+    if seat.provider == "local" or (seat.provider == "ollama" and not _remote_ollama(seat)):
         return True
     return "default" not in (seat.origin("price_in_per_mtok"), seat.origin("price_out_per_mtok"))
 

@@ -14,7 +14,7 @@ from ..publish import markers
 from ..publish.render import Round
 
 __all__ = ["CREATE_TRIES", "dedupe", "is_own", "own_comment", "read_rounds", "restore",
-           "slim_round", "upsert"]
+           "slim_round", "spent_usd", "upsert"]
 
 _ROUND_FIELDS = {f.name for f in fields(Round)}
 
@@ -30,6 +30,15 @@ def own_comment(comments: list[Comment], login: str, head: str) -> Comment | Non
     """The latest comment of ``login`` whose header line is ``head``, or None."""
     mine = [c for c in comments if is_own(c, login, head)]
     return mine[-1] if mine else None
+
+
+def spent_usd(rounds: list[Round]) -> float:
+    """What the pull request's rounds have spent on models, USD: the largest running total a
+    round recorded (:attr:`Round.spent`), or the sum of the kept rounds' costs when that is more
+    (a history written before running totals). Rounds that left the history stay counted."""
+    def usd(value: object) -> float:
+        return float(value) if isinstance(value, (int, float)) and value == value else 0.0
+    return max([usd(r.spent) for r in rounds] + [sum(usd(r.cost) for r in rounds)])
 
 
 def read_rounds(body: str) -> list[Round]:
@@ -108,7 +117,9 @@ def dedupe(forge: Forge, number: int, login: str, markers: list[str],
 
 def slim_round(r: Round) -> Round:
     """An older round as kept in the history: its findings dropped (only the latest round's
-    findings are compared against); its cost and outcome ledger entry kept."""
+    findings are compared against); its cost, spending so far, outcome ledger entry and what
+    was cut of it kept."""
     return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
                  fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode,
-                 merge_base=r.merge_base, cost=r.cost, outcome=r.outcome)
+                 merge_base=r.merge_base, cost=r.cost, outcome=r.outcome, spent=r.spent,
+                 cut=r.cut)

@@ -68,7 +68,8 @@ class ForgeHistory:
 def previous_from_rounds(rounds: list[Round]) -> PreviousRound | None:
     """The latest reviewed round of the history (overrides and older rounds without findings
     skipped) as :class:`PreviousRound`; None when there is none. A round written before
-    incremental rounds existed comes back with ``problem`` set (the round will be whole)."""
+    incremental rounds existed, or whose findings or unreviewed files were cut to fit the
+    comment, comes back with ``problem`` set (the round will be whole)."""
     last = next((r for r in reversed(rounds) if r.findings is not None), None)
     if last is None:
         return None
@@ -76,6 +77,11 @@ def previous_from_rounds(rounds: list[Round]) -> PreviousRound | None:
     previous = PreviousRound(head_sha=last.head_sha, base_sha=last.merge_base,
                              decision=decision, config_digest=last.config,
                              unreviewed=list(last.unreviewed or []))
+    cut = [k for k in ("findings", "unreviewed") if k in (last.cut or [])]
+    if cut:  # what is missing may be a blocker or a file no seat saw
+        previous.problem = (f"the previous round's {' and '.join(cut)} were cut to fit the "
+                            "comment")
+        return previous
     try:
         findings = [CarriedFinding.from_tracked(i, f) for i, f in enumerate(last.findings or [])]
     except (ValueError, TypeError) as exc:

@@ -42,7 +42,7 @@ from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
 from ..publish.rounds import carried_diff, compare, next_key, track_round
-from .comments import dedupe, own_comment, read_rounds, restore, slim_round
+from .comments import dedupe, own_comment, read_rounds, restore, slim_round, spent_usd
 from .comments import upsert
 from .history import ForgeHistory, previous_from_rounds
 from .reading import HeadMoved, bound_change
@@ -273,8 +273,10 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                            reader=forge.read_file, previous=previous,
                            history=ForgeHistory(forge), whole=force,
                            no_previous="no earlier reviewed round on this pull request",
-                           spent_usd=sum(r.cost for r in rounds))
-    if profile.demo:  # fail closed: a demo model never passes the gate; one final state
+                           spent_usd=spent_usd(rounds))
+    ran = record.budget.profile if record.budget and record.budget.profile else name
+    demo = profile.demo or config.profile(ran)[1].demo  # the budget's fallback may have run
+    if demo:  # fail closed: a demo model never passes the gate; one final state
         record.decision = record.decision.model_copy(update={
             "decision": "error", "state": "error",
             "reasons": [prompter.render("status_demo.j2", name=name).strip()]
@@ -308,19 +310,20 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                     unreviewed=record.decision.coverage.files[:200],
                     merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd,
                     outcome=outcome)
+    fresh_comment = before.get(DECISION_MARKER)
+    fresh = read_rounds(fresh_comment.body) if fresh_comment else []
+    current.spent = round(max(spent_usd(rounds), spent_usd(fresh)) + current.cost, 6)
     since = None
     if prior is not None:
         since = (prior, carried_diff(record.decision) if plan.incremental
                  else compare(prior.findings or [], current.findings or []))
-    fresh_comment = before.get(DECISION_MARKER)
-    fresh = read_rounds(fresh_comment.body) if fresh_comment else []
     history = merge_rounds(rounds, fresh, current, config.gate.history_rounds)
     body = render_decision(record, prompter, history=history, placed=placed, since=since,
                            inline=config.gate.inline, seat_sections=single, trailer=True,
                            limit=limit)
     posted_comment = upsert(forge, number, comments, login, DECISION_MARKER, body)
     description = status_description(record, prompter, stale=stale)
-    if profile.demo:
+    if demo:
         description = prompter.render("status_demo.j2", name=name).strip()[:140]
     holder = claim_holder(forge, pr.head_sha, context, login)
     if holder != run_id:  # a later run claimed meanwhile: put back what we overwrote

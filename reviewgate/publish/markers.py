@@ -229,18 +229,38 @@ def _short(value: Any) -> Any:
     return value
 
 
+#: The lists of a round's outcome ledger entry (:func:`reviewgate.publish.rounds.track_round`).
+_OUTCOME_LISTS = ("n", "r", "d", "c")
+
+
 def _fit_records(records: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
     """``records`` with every text cut to :data:`TRAILER_FIELD_MAX` characters, then the
-    rounds' lists (findings, files not reviewed) halved, longest first, until the trailer
-    takes at most ``room`` characters; the oldest rounds go last of all. The rows that make
-    the audit (head, decision, who, when) are the last thing cut."""
+    rounds' lists (findings, files not reviewed, outcome ledger entries) halved, longest first,
+    until the trailer takes at most ``room`` characters; the oldest rounds go last of all. The
+    rows that make the audit (head, decision, who, when, spending so far) are the last thing
+    cut. Every round that lost part of a list says which in ``cut`` (``findings``,
+    ``unreviewed``, ``outcome``): a round whose findings or unreviewed files were cut is not
+    built upon (the next round is whole: :func:`reviewgate.gate.history.previous_from_rounds`),
+    and the outcome report counts it as cut."""
     out = [_short(dict(r)) for r in records]
+
+    def mark(i: int, what: str) -> None:
+        cut = out[i].get("cut") if isinstance(out[i].get("cut"), list) else []
+        out[i]["cut"] = sorted({*cut, what})
+
     while len(trailer(out)) > room:
-        lists = [(len(r.get(k) or []), i, k) for i, r in enumerate(out)
-                 for k in ("findings", "unreviewed") if r.get(k)]
+        lists = [(len(r.get(k) or []), i, k, None) for i, r in enumerate(out)
+                 for k in ("findings", "unreviewed") if isinstance(r.get(k), list) and r[k]]
+        lists += [(len(o[k]), i, "outcome", k) for i, r in enumerate(out)
+                  if isinstance(o := r.get("outcome"), dict)
+                  for k in _OUTCOME_LISTS if isinstance(o.get(k), list) and o[k]]
         if lists:
-            _, i, key = max(lists)
-            out[i][key] = out[i][key][: len(out[i][key]) // 2]
+            _, i, key, sub = max(lists, key=lambda item: item[:3])
+            if sub is None:
+                out[i][key] = out[i][key][: len(out[i][key]) // 2]
+            else:
+                out[i][key] = {**out[i][key], sub: out[i][key][sub][: len(out[i][key][sub]) // 2]}
+            mark(i, key)
         elif len(out) > 1:
             out.pop(0)
         else:

@@ -78,7 +78,11 @@ class Round:
     decision holds for (``merge_base``, ``head_sha``). ``cost``: what the round spent on models,
     USD (the pull request budget sums it). ``outcome``: the round's entry in the pull request's
     outcome ledger (:func:`reviewgate.publish.rounds.track_round`: findings raised, resolved,
-    dropped, what each ballot cost), kept for every round; None for an override."""
+    dropped, what each ballot cost), kept for every round; None for an override. ``spent``:
+    what every round of the pull request has spent so far, this one included (USD; older
+    rounds leave the history, their spending stays counted). ``cut``: the lists of this round
+    that were shortened to fit the comment (:func:`reviewgate.publish.markers.compose`); a
+    round whose findings or unreviewed files were cut cannot be built upon."""
 
     head_sha: str
     decision: str
@@ -93,6 +97,8 @@ class Round:
     merge_base: str = ""
     cost: float = 0.0
     outcome: dict | None = None
+    spent: float = 0.0
+    cut: list[str] | None = None
 
 
 @functools.lru_cache(maxsize=1)
