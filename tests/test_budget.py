@@ -173,3 +173,143 @@ def test_ollama_models_the_daemon_forwards_to_the_cloud_are_not_free():
         assert not priced(seat(model)), model
     assert not priced(seat("qwen3", base_url="https://ollama.com"))
     assert priced(seat("gpt-oss:120b-cloud", price_in_per_mtok=0.1, price_out_per_mtok=0.5))
+
+
+def test_the_prompt_bound_holds_whatever_characters_the_author_chose():
+    """Billed tokens never exceed UTF-8 bytes (byte-level BPE, byte fallback): text crafted to
+    tokenize badly (4 bytes a character, about 4 tokens each under Gemma's byte fallback, where
+    3.5 characters a token would count 0.29) is bounded; the window caps it (attack round 3:
+    estimated $0.094, billed $0.578)."""
+    from reviewgate.core.config import SeatConfig
+    from reviewgate.ensemble.estimate import MESSAGE_OVERHEAD_TOKENS, ask_bound_usd, prompt_bound
+
+    seat = SeatConfig(name="s", provider="openai-compatible", model="m", context_window=200_000,
+                      max_output_tokens=1000, price_in_per_mtok=1.0, price_out_per_mtok=2.0)
+    hostile = [{"role": "user", "content": "\U00013000" * 10_000}]  # Egyptian hieroglyphs
+    assert prompt_bound(seat, hostile) == 40_000 + MESSAGE_OVERHEAD_TOKENS
+    assert ask_bound_usd(seat, hostile) == (40_016 * 1.0 + 1000 * 2.0) / 1e6
+    small = seat.model_copy(update={"context_window": 20_000})
+    assert prompt_bound(small, hostile) == 20_000  # a longer prompt is refused, not billed
+    writes = seat.model_copy(update={"price_cache_write_per_mtok": 1.25})
+    assert ask_bound_usd(writes, hostile) > ask_bound_usd(seat, hostile)  # cache writes cost more
+
+
+def _one_seat_profile(consolidate: str = "deterministic"):
+    from reviewgate.core.config import Profile, SeatConfig
+
+    seat = SeatConfig(name="a", provider="openai-compatible", model="m", timeout_s=20,
+                      price_in_per_mtok=1.0, price_out_per_mtok=2.0, context_window=100_000,
+                      max_output_tokens=512)
+    return seat, Profile(seats=[seat], hats=["tech"],
+                         policy={"quorum": 1, "consolidate": consolidate})
+
+
+def test_a_reask_that_would_pass_the_run_budget_is_not_made():
+    """An invalid answer is asked again only when the re-ask's bound fits what the run may
+    still commit; otherwise the ballot abstains and says why (one request, not two)."""
+    import asyncio
+
+    from reviewgate.context.packing import build_context
+    from reviewgate.context.prompts import Prompter
+    from reviewgate.core.changeset import ChangeSet
+    from reviewgate.ensemble.budget import Purse
+    from reviewgate.ensemble.fanout import run_review
+    from reviewgate.testing import ScriptedProvider
+
+    seat, profile = _one_seat_profile()
+    pack = build_context(ChangeSet(title="t", diff="", files=[]), budget_tokens=1000, exclude=[])
+
+    def ballot(purse):
+        provider = ScriptedProvider(seat, {"tech": ["not json", verdict_json("OK")]})
+        [b] = asyncio.run(run_review(profile, pack, Prompter(nonce="n"),
+                                     providers={"a": provider}, purse=purse))
+        return b, len(provider.requests)
+
+    b, asked = ballot(Purse(0.001))  # a re-ask's bound is about $0.006
+    assert (b.vote, asked) == ("ABSTAIN", 1) and "would pass the run budget" in b.error
+    b, asked = ballot(Purse(1.0))
+    assert (b.vote, asked) == ("OK", 2)
+    b, asked = ballot(None)
+    assert (b.vote, asked) == ("OK", 2)
+
+
+def test_the_grouping_call_takes_the_bound_of_its_actual_prompt():
+    """The grouping call is budgeted on the prompt the verdicts made (attack round 3: a fixed
+    9,000 tokens against a 35,000-token prompt) and not made when it does not fit."""
+    import asyncio
+
+    from reviewgate.context.prompts import Prompter
+    from reviewgate.core.clusters import raised_findings
+    from reviewgate.core.verdict import Ballot, Verdict
+    from reviewgate.ensemble.budget import Purse
+    from reviewgate.ensemble.estimate import ask_bound_usd
+    from reviewgate.ensemble.grouping import consolidate_with_seat
+    from reviewgate.testing import ScriptedProvider
+
+    seat, profile = _one_seat_profile("seat:a")
+    long = "x" * 2000
+    def ballot(hat, first):
+        risks = [{"severity": "low", "title": f"t{i}", "location": f"f{i}.py:1", "detail": long,
+                  "recommendation": "r"} for i in range(first, first + 8)]
+        verdict = Verdict.model_validate(json.loads(verdict_json("NOT_OK", risks=risks)))
+        return Ballot(seat="a", hat=hat, provider="p", model="m", vote="NOT_OK",
+                      verdict=verdict)
+
+    ballots = [ballot("tech", 0), ballot("product", 8)]
+    raised = raised_findings(ballots)
+    provider = ScriptedProvider(seat, {"": [json.dumps({"groups": [["F1", "F2"]]})]})
+    purse = Purse(0.02)  # more than the fixed 9,000-token figure ($0.0100), less than the bound
+    grouping = asyncio.run(consolidate_with_seat(raised, profile, Prompter(nonce="n"),
+                                                 provider=provider, purse=purse))
+    assert grouping.groups is None and "not asked" in grouping.by
+    assert provider.requests == [] and purse.left_usd == 0.02
+    # the bound of that prompt: over 16 x 2,000 bytes of detail
+    assert ask_bound_usd(seat, [{"role": "user", "content": long * 16}]) > 0.02
+
+
+def test_a_cancelled_run_stays_counted(forgejo, loopback, tmp_path):  # noqa: F811
+    """Under a pull request budget the run writes down the most it may spend before any model
+    is asked; a run cancelled while the seats answer (a push cancels the CI job) leaves that
+    row, and the next run counts it (attack round 3: six cancelled runs recorded $0 and the
+    budget was passed)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    config = budget_config(tmp_path, loopback.url, "pull_request_usd = 5.0\n")
+    loopback.route("POST", "/v1/chat/completions",
+                   lambda seen: Reply(200, openai_body(verdict_json()), delay=20))
+    env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reviewgate.cli", "canary", "--forge", "forgejo", "--url",
+         forgejo.url, "--repo", "owner/repo", "--pr", "7", "--config", config],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not loopback.requests_to("/v1/chat/completions"):
+            time.sleep(0.05)
+        [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+        [held] = read_rounds(decision["body"])  # written before the first model call
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 12
+    assert held.decision == "reserved" and held.run and 0.1 < held.cost <= 5.0
+    assert held.spent == held.cost
+    [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+    assert [r.decision for r in read_rounds(decision["body"])] == ["reserved"]
+    # the next run sees it spent, and its own round replaces only its own reservation
+    serve_usage(loopback)
+    out = tmp_path / "r2.json"
+    assert canary(forgejo, config, "--out", str(out)) == 0
+    assert json.loads(out.read_text())["budget"]["spent_usd"] == held.cost
+    [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
+    rounds = read_rounds(decision["body"])
+    assert [r.decision for r in rounds] == ["reserved", "merge"]
+    assert abs(rounds[-1].spent - (held.cost + rounds[-1].cost)) < 1e-5

@@ -112,10 +112,11 @@ def test_estimate_prints_tokens_and_cost_without_calling_a_model(tmp_path, loopb
     assert model_calls(loopback) == 0
     rows = [line for line in out.splitlines() if line.startswith("| `")]
     assert len(rows) == 6
-    tokens = int(rows[0].split("|")[2])
+    tokens, billed = int(rows[0].split("|")[2]), int(rows[0].split("|")[3])
     assert 500 < tokens < 5000
+    assert 3 * tokens < billed < 4 * tokens  # one a byte: 3.5 characters a token estimated
     # price 3 USD in / 15 USD out per million tokens, output cap 2,048 tokens
-    assert f"{(tokens * 3 + 2048 * 15) / 1e6:.4f}" in rows[0]
+    assert f"{(billed * 3 + 2048 * 15) / 1e6:.4f}" in rows[0]
     review(tmp_path, loopback, {})  # the same title and diff, now reviewed and cached
     capsys.readouterr()
     assert main(["review", "--diff", diff, "--title", "t", "--config", config,

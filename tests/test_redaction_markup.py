@@ -93,3 +93,18 @@ def test_every_redaction_kind_keeps_the_skeleton(monkeypatch):
     assert markup_skeleton(unmarked) == markup_skeleton(text)
     assert redact_counted("x s3cr`et<valu[e y")[0] == "x ***`***<***[*** y"
     assert markup_skeleton(posted(text)) == markup_skeleton(text)
+
+
+def test_keys_next_to_an_underscore_are_redacted():
+    """A fixed-prefix key touching an underscore (``x_ghp_...``, ``ghp_..._x``) is no word
+    boundary for ``\\b``; the key is found all the same (attack round 3)."""
+    from reviewgate.context.redaction import redact_secrets
+
+    github = "ghp_" + "A1b2" * 9
+    aws = "AKIA" + "ABCDEFGHIJKLMNOP"
+    for text, kind in [(github, "github"), (github + "_x", "github"), ("x_" + github, "github"),
+                       (aws + "_y", "aws"), ("MY_" + aws, "aws")]:
+        redacted, count = redact_secrets(text)
+        assert count == 1 and f"[REDACTED:{kind}]" in redacted, text
+        assert "A1b2A1b2" not in redacted and "EFGHIJKL" not in redacted
+    assert redact_secrets("xghp_" + "A1b2" * 9)[1] == 0  # inside a word: not a key's start

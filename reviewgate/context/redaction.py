@@ -48,17 +48,25 @@ from .assigned_values import ascii_lower, assigned_edits, entropy, find_all
 
 __all__ = ["redact_secrets", "scrub"]
 
+#: Where a key starts and ends: not inside a run of letters and digits. Not ``\b``: an
+#: underscore is a word character, so ``ghp_...`` written as ``x_ghp_...`` or ``ghp_..._x``
+#: has no word boundary there and slipped past.
+_B = r"(?<![A-Za-z0-9])"
+_E = r"(?![A-Za-z0-9])"
 # (kind, literal parts one of which any match holds, pattern): the literals are checked first,
 # with plain substring search, so text without them costs no regex pass.
 _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
-    ("aws", ("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("aws", ("AKIA", "ASIA"), re.compile(_B + r"(?:AKIA|ASIA)[0-9A-Z]{16}" + _E)),
     ("github", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
-    ("gitlab", ("glpat-",), re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
-    ("slack", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("api-key", ("sk-",), re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b")),
-    ("google", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("stripe", ("k_live_", "k_test_"), re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b")),
+     re.compile(_B + r"gh[pousr]_[A-Za-z0-9]{30,}" + _E + "|"
+                + _B + r"github_pat_[A-Za-z0-9_]{22,}" + _E)),
+    ("gitlab", ("glpat-",), re.compile(_B + r"glpat-[A-Za-z0-9_-]{20,}" + _E)),
+    ("slack", ("xox",), re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E)),
+    ("api-key", ("sk-",),
+     re.compile(_B + r"sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}" + _E)),
+    ("google", ("AIza",), re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E)),
+    ("stripe", ("k_live_", "k_test_"),
+     re.compile(_B + r"[rs]k_(?:live|test)_[0-9A-Za-z]{16,}" + _E)),
 ]
 #: The longest token of each fixed-prefix format that real issuers hand out (GitHub 40, and 93
 #: for fine-grained tokens; GitLab 26; Slack about 80; OpenAI ``sk-proj-`` about 170, Anthropic

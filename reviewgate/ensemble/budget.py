@@ -1,28 +1,30 @@
-"""Budgets with a defined outcome: the run's upper-bound cost, compared before any model call.
+"""Budgets with a defined outcome: the most a round can be billed, compared before any model
+call, and held to while it runs.
 
-The estimate of a round is, per ballot, the prompt's estimated tokens
-(:data:`reviewgate.context.packing.CHARS_PER_TOKEN` characters a token) plus the seat's output
-limit, at the seat's prices (:func:`reviewgate.core.catalogue.ballot_cost`); a ballot the
-verdict cache holds costs nothing; a grouping seat (``consolidate = "seat:NAME"``) adds one call
-of :data:`GROUPING_PROMPT_TOKENS` plus its output limit. A re-ask, when an answer is invalid,
-is spent on top (it cannot be known before). A seat with no price makes the estimate unknown.
+The bound of a round is, per ballot, its prompt billed at one token per UTF-8 byte (no
+tokenizer makes more; at most the seat's context window) plus the seat's output limit, at the
+seat's prices (:func:`reviewgate.ensemble.estimate.ask_bound_usd`); a ballot the verdict cache
+holds costs nothing; a grouping seat (``consolidate = "seat:NAME"``) adds one call of
+:data:`GROUPING_PROMPT_TOKENS` plus its output limit. While the round runs, a :class:`Purse`
+holds what is left: a re-ask and the grouping call take the bound of their actual prompts from
+it and are not made when it does not fit. A seat with no price makes the estimate unknown.
 
 :func:`check` compares it with ``[budget]`` (:class:`reviewgate.core.config.Budget`): the run
 budget, and what is left of the pull request's budget after the earlier rounds' spend. The
 caller acts on the verdict: the fallback profile, or no model call and ``error``. Pure; no
 network imports.
 """
-
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..context.packing import CHARS_PER_TOKEN
 from ..core.catalogue import ballot_cost
 from ..core.config import Budget, Profile, SeatConfig
 from ..core.errors import ReviewgateError
 
 __all__ = ["GROUPING_PROMPT_TOKENS", "TYPICAL_PROMPT_TOKENS", "BudgetExceeded", "BudgetState",
-           "check", "describe", "grouping_cost", "priced", "typical_round_usd"]
+           "Purse", "check", "describe", "grouping_cost", "priced", "typical_round_usd"]
 
 #: The prompt of a typical round, in tokens: a 400-line diff (about 5,100 tokens: the size at
 #: which the default policy splits) with the default 24,000 tokens of context and the rest of
@@ -57,6 +59,13 @@ class BudgetState(BaseModel):
             return None
         return max(0.0, self.pull_request_usd - self.spent_usd)
 
+    def commit_limit_usd(self) -> float | None:
+        """The most the round may commit to spend, USD: the run budget or what is left of the
+        pull request's, the smaller; None when neither is set or the cost is unknown (an
+        unpriced seat under ``allow_unpriced``)."""
+        limits = [x for x in (self.run_usd, self.left_usd) if x is not None]
+        return min(limits) if limits and self.estimate_usd is not None else None
+
 
 def _remote_ollama(seat: SeatConfig) -> bool:
     """True for an Ollama seat that may be billed: Ollama Cloud by URL or ``:cloud``, and any
@@ -64,6 +73,27 @@ def _remote_ollama(seat: SeatConfig) -> bool:
     signed-in local daemon forwards to Ollama's servers (ollama.com/blog/cloud-models)."""
     tag = seat.model.rpartition(":")[2] if ":" in seat.model else ""
     return seat.cloud or "cloud" in tag.lower() or seat.model.lower().endswith("-cloud")
+
+
+class Purse:
+    """What a run may still commit to spend, USD (``left_usd`` None: no budget applies): the
+    run budget, or what is left of the pull request's when that is less, minus the upper bound
+    of every request already made (:func:`reviewgate.ensemble.estimate.ask_bound_usd`). The
+    first request of each ballot is taken before the run (:func:`check`); a re-ask and the
+    grouping call, whose prompts are known only then, take theirs when they would be made, and
+    are not made when it does not fit: a round never commits more than its budget."""
+
+    def __init__(self, left_usd: float | None = None):
+        self.left_usd = left_usd
+
+    def take(self, usd: float) -> bool:
+        """Commit ``usd`` (USD) if it fits; False (nothing taken) when it does not."""
+        if self.left_usd is None or usd <= 0:
+            return True
+        if usd > self.left_usd + 1e-9:
+            return False
+        self.left_usd -= usd
+        return True
 
 
 def priced(seat: SeatConfig) -> bool:
@@ -118,16 +148,20 @@ def check(budget: Budget, profile_name: str, profile: Profile, ballots_usd: floa
 
 def typical_round_usd(profile: Profile) -> float | None:
     """The upper bound of a typical round of ``profile`` in USD (every ballot a
-    :data:`TYPICAL_PROMPT_TOKENS` prompt, or the seat's window when smaller, plus its output
-    limit; the grouping call), or None when a seat has no price."""
+    :data:`TYPICAL_PROMPT_TOKENS` prompt, billed at most one token per byte of it, or the
+    seat's window when smaller, plus its output limit; the grouping call), or None when a seat
+    has no price."""
     if not all(priced(s) for s in profile.seats):
         return None
     total = grouping_cost(profile)
     for seat in profile.seats:
-        room = max(0, (seat.context_window or 0) - (seat.max_output_tokens or 0))
-        total += len(profile.hats) * ballot_cost(
-            seat, tokens_in=min(TYPICAL_PROMPT_TOKENS, room),
-            tokens_out=seat.max_output_tokens or 0)
+        # billed at most one token per byte (ensemble.estimate.prompt_bound), and at most the
+        # seat's window; the typical prompt's bytes are its tokens x CHARS_PER_TOKEN
+        window = seat.context_window or 10**9
+        prompt = min(int(TYPICAL_PROMPT_TOKENS * CHARS_PER_TOKEN), window)
+        per_mtok = max(seat.price_in_per_mtok or 0.0, seat.price_cache_write_per_mtok or 0.0)
+        total += len(profile.hats) * (prompt * per_mtok + (seat.max_output_tokens or 0)
+                                      * (seat.price_out_per_mtok or 0.0)) / 1_000_000
     return round(total, 6)
 
 

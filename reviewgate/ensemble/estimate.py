@@ -5,25 +5,57 @@ already holds it. ``review --estimate`` prints it; :mod:`.budget` compares its s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..context.packing import ContextPack, estimate_tokens
 from ..context.prompts import Prompter
-from ..core.catalogue import ballot_cost
-from ..core.config import Config, Profile
+from ..core.config import Config, Profile, SeatConfig
 from .cache import VerdictCache, ballot_key, default_cache_dir
 
-__all__ = ["Estimate", "estimate_rows", "open_cache"]
+__all__ = ["MESSAGE_OVERHEAD_TOKENS", "Estimate", "ask_bound_usd", "estimate_rows",
+           "open_cache", "prompt_bound"]
+
+#: Tokens a chat template may add per message (role markers, separators): generous.
+MESSAGE_OVERHEAD_TOKENS = 16
+
+
+def prompt_bound(seat: SeatConfig, messages: list[dict[str, str]]) -> int:
+    """The most prompt tokens ``messages`` can be billed for on ``seat``: one per UTF-8 byte
+    (a byte-level BPE tokenizer, or a SentencePiece one with byte fallback, never makes more
+    tokens than bytes, whatever characters the author chose), plus
+    :data:`MESSAGE_OVERHEAD_TOKENS` per message, and never more than the seat's context window
+    (a longer prompt is refused by the provider, not billed). Text an author crafts to tokenize
+    badly (emoji, hieroglyphs, random punctuation: up to 4 tokens per character against the
+    3.5 characters per token of :func:`reviewgate.context.packing.estimate_tokens`) cannot pass
+    it."""
+    total = sum(len(m["content"].encode("utf-8", "surrogatepass")) + MESSAGE_OVERHEAD_TOKENS
+                for m in messages)
+    return min(total, seat.context_window or total)
+
+
+def ask_bound_usd(seat: SeatConfig, messages: list[dict[str, str]]) -> float:
+    """The most one request of ``messages`` to ``seat`` can cost, USD: :func:`prompt_bound`
+    at the dearer of the input and cache-write prices (a prompt cache write costs 1.25x the
+    input price at Anthropic) plus the seat's whole output limit (0.0 for a seat that bills
+    nothing). Rounded up to 1e-6."""
+    per_mtok = max(seat.price_in_per_mtok or 0.0, seat.price_cache_write_per_mtok or 0.0)
+    cost = (prompt_bound(seat, messages) * per_mtok
+            + (seat.max_output_tokens or 0) * (seat.price_out_per_mtok or 0.0)) / 1_000_000
+    return math.ceil(cost * 1_000_000) / 1_000_000
 
 
 @dataclass
 class Estimate:
-    """What one ballot would cost: estimated prompt tokens, the output allowance (tokens),
-    the most it could cost in USD, and whether the verdict cache already holds it."""
+    """What one ballot would cost: estimated prompt tokens (3.5 characters per token), the
+    most prompt tokens it can be billed for (:func:`prompt_bound`), the output allowance
+    (tokens), the most its first request could cost in USD
+    (:func:`ask_bound_usd`), and whether the verdict cache already holds it."""
 
     seat: str
     hat: str
     tokens_in: int
+    max_tokens_in: int
     max_tokens_out: int
     max_cost_usd: float
     cached: bool
@@ -42,8 +74,9 @@ def estimate_rows(profile: Profile, packs: dict[str, ContextPack], prompter: Pro
             cached = read and cache is not None and cache.get(ballot_key(
                 seat, hat, prompter.review_messages(pack, hat), prompter.nonce)) is not None
             tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
-            cost = ballot_cost(seat, tokens_in=tokens_in, tokens_out=seat.max_output_tokens or 0)
+            cost = ask_bound_usd(seat, messages)
             rows.append(Estimate(seat=seat.name, hat=hat, tokens_in=0 if cached else tokens_in,
+                                 max_tokens_in=0 if cached else prompt_bound(seat, messages),
                                  max_tokens_out=0 if cached else seat.max_output_tokens,
                                  max_cost_usd=0.0 if cached else cost, cached=cached))
     return rows

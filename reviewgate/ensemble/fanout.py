@@ -20,7 +20,9 @@ from tenacity import AsyncRetrying
 
 from ..core.retry import policy
 
+from .budget import Purse
 from .cache import VerdictCache, ballot_key
+from .estimate import ask_bound_usd
 from ..core.catalogue import ballot_cost
 from ..core.config import Profile, SeatConfig
 from ..context.packing import ContextPack
@@ -139,7 +141,8 @@ def _unusable(completion: Completion, seat: SeatConfig) -> str | None:
 
 
 async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: ContextPack,
-                      prompter: Prompter, on_start: Callable[[], None]) -> Ballot:
+                      prompter: Prompter, on_start: Callable[[], None],
+                      purse: Purse | None = None) -> Ballot:
     state = _Ballot(seat, hat, getattr(provider, "name", seat.provider))
     async with provider.slot(hat):
         on_start()
@@ -161,6 +164,11 @@ async def _run_ballot(provider: Provider, seat: SeatConfig, hat: str, pack: Cont
                         if reask:
                             return state.finish(started, error=f"unparseable after re-ask: {exc}")
                         asked = prompter.reask_messages(messages, completion.text, exc.errors)
+                        bound = ask_bound_usd(seat, asked)
+                        if purse is not None and not purse.take(bound):
+                            return state.finish(started, error=(
+                                f"unparseable ({exc}); a re-ask (at most ${bound:.4f}) would "
+                                "pass the run budget"))
                         continue
                     return state.finish(started, vote=verdict.vote, verdict=verdict)
                 raise AssertionError("unreachable: the loop returns")
@@ -177,7 +185,7 @@ async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack
                      providers: dict[str, Provider] | None = None,
                      on_progress: Callable[[Progress], None] | None = None,
                      cache: VerdictCache | None = None,
-                     cache_read: bool = True) -> list[Ballot]:
+                     cache_read: bool = True, purse: Purse | None = None) -> list[Ballot]:
     """Run every (seat, hat) ballot of ``profile`` concurrently.
 
     Args:
@@ -189,6 +197,9 @@ async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack
         cache: the verdict cache: a ballot found there (``cache_read``) is not asked again,
             and every new ballot with a valid verdict is stored. It never raises: what goes
             wrong with it is in ``cache.warnings``.
+        purse: what the run may still commit (:class:`reviewgate.ensemble.budget.Purse`), the
+            ballots' first requests already taken: a re-ask that does not fit is not made (the
+            ballot abstains with the reason).
 
     Returns:
         the ballots in seat-then-hat order (len = seats x hats). A seat whose provider cannot be
@@ -237,7 +248,8 @@ async def run_review(profile: Profile, pack: ContextPack | dict[str, ContextPack
                 if on_progress:
                     on_progress(Progress(seat.name, hat, "running"))
 
-            ballot = await _run_ballot(provider, seat, hat, packs[seat.name], prompter, started)
+            ballot = await _run_ballot(provider, seat, hat, packs[seat.name], prompter, started,
+                                       purse)
             if cache is not None:  # off the event loop: a locked store waits for its lock
                 await asyncio.to_thread(cache.put, keys[(seat.name, hat)], ballot)
         if on_progress:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from .budget import Purse
+from .estimate import ask_bound_usd
 from .questions import AskError, ask_seat
 from ..core.config import Profile
 from ..core.decision import Raised
@@ -62,8 +64,11 @@ def _to_indices(grouping: Grouping, count: int) -> list[list[int]]:
 
 
 async def consolidate_with_seat(raised: list[Raised], profile: Profile, prompter: Prompter, *,
-                                provider: Provider | None = None) -> SeatGrouping:
+                                provider: Provider | None = None,
+                                purse: Purse | None = None) -> SeatGrouping:
     """Ask the seat named by ``profile.policy.consolidate`` (``seat:NAME``) to group ``raised``.
+    The call takes the upper bound of its actual prompt from ``purse`` (what the run may still
+    commit) and is not made when it does not fit.
 
     Returns:
         a :class:`SeatGrouping`; ``groups`` is None when the deterministic grouping must decide
@@ -82,6 +87,10 @@ async def consolidate_with_seat(raised: list[Raised], profile: Profile, prompter
     prompter.fence_safe_texts([f"{f['title']} {f['detail']} {f['location']}" for f in findings])
     messages = [{"role": "user", "content": prompter.render(
         "consolidate.j2", findings=findings, nonce=prompter.nonce)}]
+    bound = ask_bound_usd(seat, messages)
+    if purse is not None and not purse.take(bound):
+        return SeatGrouping(groups=None, by=f"deterministic ({wanted} not asked: at most "
+                                            f"${bound:.4f}, over what the run budget leaves)")
     try:
         asked = await ask_seat(seat, messages, Grouping, what="grouping", provider=provider)
     except AskError as exc:

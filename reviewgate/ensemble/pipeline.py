@@ -27,7 +27,7 @@ from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from ..context.repository import (FileReader, RepoContext, apply_ignore, gather,
                                   out_of_ignored, path_instructions)
-from .budget import BudgetExceeded
+from .budget import BudgetExceeded, Purse, grouping_cost
 from .budget import check as check_budget
 from .echo import strip_echo
 from .estimate import Estimate, estimate_rows, open_cache
@@ -165,7 +165,8 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                   norms: str = "", cache_read: bool = True,
                   reader: FileReader | None = None, previous: PreviousRound | None = None,
                   history: History | None = None, whole: bool = False,
-                  no_previous: str = "no previous round", spent_usd: float = 0.0) -> Record:
+                  no_previous: str = "no previous round", spent_usd: float = 0.0,
+                  on_commit: Callable[[float], None] | None = None) -> Record:
     """Review ``change`` with a profile of ``config`` and return the full record.
 
     Args:
@@ -191,6 +192,11 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
             request budget (``[budget]``: :mod:`reviewgate.ensemble.budget`). Over a budget the
             round runs with ``budget.fallback_profile`` (the record's ``budget`` says why), or
             no model is called.
+        on_commit: called once, before any model is asked, with the most this round may
+            spend under a budget (USD: twice the bound of every ballot's first request, for
+            its re-ask, plus the grouping call, at most the budget left; re-asks and grouping
+            are held to it): the gate writes it down first, so a run that is killed stays
+            counted. Not called when no budget applies.
 
     Raises:
         InputError: the diff is empty, or every file is ignored (no model is called).
@@ -229,18 +235,26 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                                providers=providers, on_progress=on_progress, norms=norms,
                                cache_read=cache_read, reader=reader, previous=previous,
                                history=history, whole=whole, no_previous=no_previous,
-                               spent_usd=spent_usd)
+                               spent_usd=spent_usd, on_commit=on_commit)
         if record.budget is not None:
             record.budget.fallback_reason = f"{over.removeprefix('not reviewed: ')}: reviewed " \
                                             f"with the fallback profile {fallback!r}"
         return record
 
+    first = sum(r.max_cost_usd for r in rows)
+    limit = state.commit_limit_usd()
+    purse = Purse(None if limit is None else min(limit, 2 * first + grouping_cost(profile)))
+    if purse.left_usd is not None and on_commit is not None:
+        on_commit(purse.left_usd)
+    purse.take(first)  # fits: check_budget said so
+
     async def run() -> tuple[list, SeatGrouping]:
         ballots = await run_review(profile, packs, prompter, providers=providers,
-                                   on_progress=on_progress, cache=cache, cache_read=cache_read)
+                                   on_progress=on_progress, cache=cache, cache_read=cache_read,
+                                   purse=purse)
         seat = profile.policy.consolidate.removeprefix("seat:")
         grouping = await consolidate_with_seat(raised_findings(ballots), profile, prompter,
-                                               provider=(providers or {}).get(seat))
+                                               provider=(providers or {}).get(seat), purse=purse)
         return ballots, grouping
 
     try:

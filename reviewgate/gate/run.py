@@ -39,7 +39,8 @@ from ..ensemble.pipeline import review_change
 from ..ensemble.record import Record
 from ..forge.base import Forge, PullRequest, safe_message
 from ..publish.inline import place_findings
-from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
+from ..publish import markers
+from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat, round_record
 from ..publish.render import seat_marker, status_description
 from ..publish.rounds import carried_diff, compare, next_key, track_round
 from .comments import dedupe, own_comment, read_rounds, restore, slim_round, spent_usd
@@ -243,6 +244,36 @@ def _round_key(r: Round) -> tuple[str, str, str, str]:
     return (r.head_sha, r.decision, r.fired_by, r.at)
 
 
+#: The decision comment a pull request's first round starts with when it must hold a
+#: reservation before any decision exists.
+FIRST_ROUND = "## Review decision\n\n⏳ The first review of this pull request is under way."
+
+
+def _reserve(forge: Forge, pr: PullRequest, login: str, run_id: str, fired_by: str,
+             usd: float) -> None:
+    """Write down, before any model is asked, the most this run may spend (USD) as a
+    ``reserved`` row of the decision comment's round history (:attr:`Round.run`), counted by
+    the pull request budget until the run's own round replaces it. A run that is cancelled,
+    superseded or killed has paid its providers; its row stays, so pushing again and again
+    cannot spend past ``pull_request_usd``.
+
+    Raises:
+        ForgeError: the row could not be written (no model is asked then).
+    """
+    comments = forge.list_comments(pr.number)
+    existing = own_comment(comments, login, DECISION_MARKER)
+    rounds = read_rounds(existing.body) if existing else []
+    row = Round(head_sha=pr.head_sha, decision="reserved",
+                tallies=f"budget held: at most ${usd:.4f} for run {run_id}",
+                fired_by=fired_by, at=now_iso(), cost=round(usd, 6),
+                spent=round(spent_usd(rounds) + usd, 6), run=run_id)
+    content = markers.content_of(existing.body) if existing else FIRST_ROUND
+    body = markers.compose(DECISION_MARKER, content,
+                           [round_record(r) for r in rounds] + [round_record(row)],
+                           limit=forge.comment_limit)
+    upsert(forge, pr.number, comments, login, DECISION_MARKER, body)
+
+
 def merge_rounds(start: list[Round], fresh: list[Round], current: Round,
                  keep: int) -> list[Round]:
     """The round history to write: the rounds read when the run started, the rows others wrote
@@ -268,12 +299,17 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     rounds = read_rounds(decision_comment.body) if decision_comment else []
     pr, change = bound_change(forge, pr, label)
     previous = _bound_to_status(forge, previous_from_rounds(rounds), context, login)
+
+    def reserve(usd: float) -> None:
+        if config.budget.pull_request_usd is not None:
+            _reserve(forge, pr, login, run_id, fired_by, usd)
+
     record = review_change(change, config=config, profile_name=name, prompter=prompter,
                            on_progress=on_progress, cache_read=not force,
                            reader=forge.read_file, previous=previous,
                            history=ForgeHistory(forge), whole=force,
                            no_previous="no earlier reviewed round on this pull request",
-                           spent_usd=spent_usd(rounds))
+                           spent_usd=spent_usd(rounds), on_commit=reserve)
     ran = record.budget.profile if record.budget and record.budget.profile else name
     demo = profile.demo or config.profile(ran)[1].demo  # the budget's fallback may have run
     if demo:  # fail closed: a demo model never passes the gate; one final state
@@ -311,7 +347,8 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
                     merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd,
                     outcome=outcome)
     fresh_comment = before.get(DECISION_MARKER)
-    fresh = read_rounds(fresh_comment.body) if fresh_comment else []
+    fresh = [r for r in (read_rounds(fresh_comment.body) if fresh_comment else [])
+             if r.run != run_id]  # this run's reservation: its round replaces it
     current.spent = round(max(spent_usd(rounds), spent_usd(fresh)) + current.cost, 6)
     since = None
     if prior is not None:

@@ -32,8 +32,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Header", "compose", "foreign_markers", "header", "neutralize", "read_header",
-           "read_trailer", "seal", "trailer"]
+__all__ = ["Header", "compose", "content_of", "foreign_markers", "header", "neutralize",
+           "read_header", "read_trailer", "seal", "trailer"]
 
 PREFIX = "reviewgate"
 #: The longest header line read (a header is short; a longer first line is not one).
@@ -278,6 +278,15 @@ def _cut(content: str, room: int) -> str:
         kept += "```\n"
     kept += "\n</details>\n" * max(0, kept.count("<details>") - kept.count("</details>"))
     return kept
+
+
+def content_of(body: str) -> str:
+    """What :func:`compose` was given as ``content`` for ``body``: the text between its header
+    line and its trailer line (when the last line is one), a note of a cut included."""
+    lines = body.rstrip("\r\n").split("\n")
+    if read_trailer(body) is not None:
+        lines = lines[:-1]
+    return "\n".join(lines[1:]).strip("\n")
 
 
 def compose(head: str, content: str, records: list[dict[str, Any]] | None = None, *,

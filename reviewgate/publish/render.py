@@ -82,7 +82,10 @@ class Round:
     what every round of the pull request has spent so far, this one included (USD; older
     rounds leave the history, their spending stays counted). ``cut``: the lists of this round
     that were shortened to fit the comment (:func:`reviewgate.publish.markers.compose`); a
-    round whose findings or unreviewed files were cut cannot be built upon."""
+    round whose findings or unreviewed files were cut cannot be built upon. ``run``: the run
+    that wrote a ``reserved`` row (the most a run under a pull request budget may spend, written
+    before any model is asked and replaced by its round when it ends: a run that is cancelled
+    or killed stays counted at that sum)."""
 
     head_sha: str
     decision: str
@@ -99,6 +102,7 @@ class Round:
     outcome: dict | None = None
     spent: float = 0.0
     cut: list[str] | None = None
+    run: str = ""
 
 
 @functools.lru_cache(maxsize=1)
