@@ -147,3 +147,26 @@ def test_a_retarget_posts_pending_on_the_head_first(forgejo, loopback, tmp_path,
     # round 1; then the retarget's pending, the run's own claim, the new decision
     assert states == ["pending", "success", "pending", "pending", "success"]
     assert "base dddddddddddd" in forgejo.status_rows(HEAD)[-1]["description"]
+
+
+def test_a_retarget_run_that_fails_early_leaves_error_not_pending(forgejo, loopback,  # noqa: F811
+                                                                   tmp_path, monkeypatch):
+    """The retarget's `pending` comes before the run's own claim; a failure in between (here
+    `GET /user` answering 502) must still end in `error` (attack round 4: `pending` stayed)."""
+    from reviewgate.core.errors import ForgeError
+    from reviewgate.gate import run
+
+    config = write_config(tmp_path, loopback.url)
+    serve(loopback, {})
+    event = tmp_path / "edited.json"
+    event.write_text(json.dumps({"action": "edited", "number": 7,
+                                 "changes": {"ref": {"from": "main"}},
+                                 "pull_request": {"number": 7}}))
+
+    def down(forge):
+        raise ForgeError("GET /user: HTTP 502", status_code=502)
+    monkeypatch.setattr(run, "known_login", down)
+    assert canary(forgejo, config, "--event", str(event)) == 12
+    latest = forgejo.status_rows(HEAD)[-1]
+    assert latest["status"] == "error" and "HTTP 502" in latest["description"]
+    assert loopback.requests_to("/v1/chat/completions") == []

@@ -108,3 +108,20 @@ def test_keys_next_to_an_underscore_are_redacted():
         assert count == 1 and f"[REDACTED:{kind}]" in redacted, text
         assert "A1b2A1b2" not in redacted and "EFGHIJKL" not in redacted
     assert redact_secrets("xghp_" + "A1b2" * 9)[1] == 0  # inside a word: not a key's start
+
+
+def test_what_a_forge_would_link_or_reference_stays_text():
+    """cmark-gfm reads a URL's scheme back over letters only (``2https://`` is a link) and
+    links ``a@_x.example`` and ``xmpp:a@-x.example``; GitHub references ``owner/repo#1``,
+    ``GH-3`` and ``org/repo@sha`` across repositories (attack round 4)."""
+    from reviewgate.publish.sanitize import sanitize
+
+    for text in ["see 2https://evil.example/login now", "write to security@_evil.example",
+                 "xmpp:ops@-evil.example/chat", "mail a@.evil.example", "www.>evil",
+                 "x www.\\`evil.example"]:
+        html = render_html(sanitize(text))
+        assert "<a " not in html, (text, html)
+    out = sanitize("as in torvalds/linux#1, GH-3, #4 and org/repo@0cc1bd6e1f2a")
+    for ref in ("linux#1", "GH-3", "#4", "repo@0cc1"):
+        assert ref not in out, out
+    assert "torvalds/linux#\u200b1" in out  # still readable

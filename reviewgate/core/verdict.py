@@ -116,7 +116,8 @@ class Ballot(BaseModel):
     counts are as the provider reported them (summed over the re-ask); ``latency_s`` is wall
     time in seconds; ``tokens_cached`` / ``tokens_cache_write`` are the prompt tokens (part of
     ``tokens_in``) that were provider cache reads / writes; ``cost_usd`` (USD) is computed from
-    the seat's prices, each kind of token at its own price. ``cached``:
+    the seat's prices, each kind of token at its own price, plus each request that got no
+    answer but may be billed (a timeout) at its upper bound. ``cached``:
     the ballot came from the verdict cache (its tokens and cost were paid by an earlier run).
     ``marks``: in an incremental round, the verdict's judgements of the carried findings.
     """

@@ -156,9 +156,9 @@ def typical_round_usd(profile: Profile) -> float | None:
     total = grouping_cost(profile)
     for seat in profile.seats:
         # billed at most one token per byte (ensemble.estimate.prompt_bound), and at most the
-        # seat's window; the typical prompt's bytes are its tokens x CHARS_PER_TOKEN
-        window = seat.context_window or 10**9
-        prompt = min(int(TYPICAL_PROMPT_TOKENS * CHARS_PER_TOKEN), window)
+        # window the seat packs to (the typical prompt fits it at CHARS_PER_TOKEN)
+        room = max(0, (seat.context_window or 0) - (seat.max_output_tokens or 0))
+        prompt = int(min(TYPICAL_PROMPT_TOKENS, room) * CHARS_PER_TOKEN)
         per_mtok = max(seat.price_in_per_mtok or 0.0, seat.price_cache_write_per_mtok or 0.0)
         total += len(profile.hats) * (prompt * per_mtok + (seat.max_output_tokens or 0)
                                       * (seat.price_out_per_mtok or 0.0)) / 1_000_000

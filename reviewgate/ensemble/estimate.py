@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..context.packing import ContextPack, estimate_tokens
 from ..context.prompts import Prompter
+from ..core.catalogue import lookup
 from ..core.config import Config, Profile, SeatConfig
 from .cache import VerdictCache, ballot_key, default_cache_dir
 
@@ -24,14 +25,16 @@ def prompt_bound(seat: SeatConfig, messages: list[dict[str, str]]) -> int:
     """The most prompt tokens ``messages`` can be billed for on ``seat``: one per UTF-8 byte
     (a byte-level BPE tokenizer, or a SentencePiece one with byte fallback, never makes more
     tokens than bytes, whatever characters the author chose), plus
-    :data:`MESSAGE_OVERHEAD_TOKENS` per message, and never more than the seat's context window
-    (a longer prompt is refused by the provider, not billed). Text an author crafts to tokenize
-    badly (emoji, hieroglyphs, random punctuation: up to 4 tokens per character against the
-    3.5 characters per token of :func:`reviewgate.context.packing.estimate_tokens`) cannot pass
-    it."""
+    :data:`MESSAGE_OVERHEAD_TOKENS` per message. For a model of the built-in table, never more
+    than its window there (the provider refuses a longer prompt rather than bill it); the
+    seat's configured ``context_window`` is the gate's own packing limit, not the provider's,
+    and bounds nothing. Text an author crafts to tokenize badly (emoji, hieroglyphs, random
+    punctuation: up to 4 tokens per character against the 3.5 characters per token of
+    :func:`reviewgate.context.packing.estimate_tokens`) cannot pass it."""
     total = sum(len(m["content"].encode("utf-8", "surrogatepass")) + MESSAGE_OVERHEAD_TOKENS
                 for m in messages)
-    return min(total, seat.context_window or total)
+    found = lookup(seat.model)
+    return min(total, found[1].context_window) if found else total
 
 
 def ask_bound_usd(seat: SeatConfig, messages: list[dict[str, str]]) -> float:

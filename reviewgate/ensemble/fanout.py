@@ -26,7 +26,7 @@ from .estimate import ask_bound_usd
 from ..core.catalogue import ballot_cost
 from ..core.config import Profile, SeatConfig
 from ..context.packing import ContextPack
-from ..core.errors import ProviderError, ProviderTimeout, redact
+from ..core.errors import ProviderError, ProviderHTTPError, ProviderTimeout, redact
 from ..context.prompts import Prompter
 from ..providers import Provider, make_provider
 from ..providers.base import Completion
@@ -58,6 +58,8 @@ class _Ballot:
         self.answers: list[Answer] = []
         self.attempts = 0
         self.provider_name = provider_name
+        #: requests that got no answer but may be billed, at their upper bound (USD)
+        self.unanswered_usd = 0.0
 
     def finish(self, started: float, *, vote: str = "ABSTAIN", verdict: Verdict | None = None,
                error: str | None = None) -> Ballot:
@@ -67,6 +69,7 @@ class _Ballot:
         written = sum(a.tokens_cache_write for a in self.answers)
         cost = ballot_cost(self.seat, tokens_in=tokens_in, tokens_out=tokens_out,
                            tokens_cached=cached, tokens_cache_write=written)
+        cost = round(cost + self.unanswered_usd, 6)
         marks = []
         if isinstance(verdict, RoundVerdict):  # the marks go beside the plain verdict
             marks = verdict.carried
@@ -80,12 +83,23 @@ class _Ballot:
                       attempts=self.attempts, cost_usd=cost)
 
 
+def billed_unanswered(exc: BaseException) -> bool:
+    """True when a request that ended in ``exc`` without an answer may still be billed: it
+    reached the provider, which goes on generating (a timeout, a cancelled run, a dropped
+    connection, a server error). An HTTP 4xx (refused, rate-limited) is not billed."""
+    return not (isinstance(exc, ProviderHTTPError) and exc.status_code < 500)
+
+
 async def complete_with_retries(provider: Provider, seat: SeatConfig,
                                 messages: list[dict[str, str]], *, schema: dict,
                                 deadline: float, hat: str,
-                                on_attempt: Callable[[], None] | None = None) -> Completion:
+                                on_attempt: Callable[[], None] | None = None,
+                                on_unanswered: Callable[[BaseException], None] | None = None,
+                                ) -> Completion:
     """One completion under the shared retry policy (module docstring), each attempt given
     the time left until ``deadline`` (a ``time.monotonic()`` value, seconds).
+    ``on_unanswered`` is called with what ended each request that got no answer (a timeout
+    or cancellation of the whole ballot included), before it propagates.
 
     Raises:
         ProviderError: a non-retryable failure, or the last one when the attempts ran out;
@@ -100,8 +114,13 @@ async def complete_with_retries(provider: Provider, seat: SeatConfig,
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ProviderTimeout("deadline passed")
-            completion = await provider.complete(messages, schema=schema, timeout_s=remaining,
-                                                 hat=hat)
+            try:
+                completion = await provider.complete(messages, schema=schema,
+                                                     timeout_s=remaining, hat=hat)
+            except BaseException as exc:
+                if on_unanswered is not None:
+                    on_unanswered(exc)
+                raise
     assert completion is not None
     return completion
 
@@ -111,8 +130,13 @@ async def _call(provider: Provider, state: _Ballot, messages: list[dict[str, str
     def counted() -> None:
         state.attempts += 1
 
+    def unanswered(exc: BaseException) -> None:
+        if billed_unanswered(exc):  # usage unknown: counted at the request's upper bound
+            state.unanswered_usd += ask_bound_usd(state.seat, messages)
+
     completion = await complete_with_retries(
         provider, state.seat, messages, deadline=deadline, hat=state.hat, on_attempt=counted,
+        on_unanswered=unanswered,
         schema=verdict_schema(getattr(provider, "schema_dialect", "full"), carried=carried))
     state.answers.append(Answer(text=completion.text, finish=completion.finish,
                                 tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,

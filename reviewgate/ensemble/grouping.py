@@ -95,7 +95,8 @@ async def consolidate_with_seat(raised: list[Raised], profile: Profile, prompter
         asked = await ask_seat(seat, messages, Grouping, what="grouping", provider=provider)
     except AskError as exc:
         return SeatGrouping(groups=None, by=f"deterministic ({wanted} failed: {exc})",
-                            tokens_in=exc.tokens_in, tokens_out=exc.tokens_out)
+                            tokens_in=exc.tokens_in, tokens_out=exc.tokens_out,
+                            cost_usd=exc.cost_usd)
     try:
         groups = _to_indices(asked.value, len(raised))
     except ValueError as exc:

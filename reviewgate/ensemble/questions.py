@@ -18,7 +18,8 @@ from ..core.config import SeatConfig
 from ..core.errors import ProviderError, ProviderTimeout
 from ..providers import Provider, make_provider
 from ..core.catalogue import ballot_cost
-from .fanout import complete_with_retries
+from .estimate import ask_bound_usd
+from .fanout import billed_unanswered, complete_with_retries
 from ..core.extract import ExtractionError, extract_model
 from ..core.schema import model_schema
 
@@ -29,11 +30,15 @@ T = TypeVar("T", bound=BaseModel)
 
 class AskError(ProviderError):
     """The seat gave no valid answer (HTTP error, timeout, refusal, cut or invalid output);
-    ``tokens_in``/``tokens_out`` keep the usage spent."""
+    ``tokens_in``/``tokens_out`` keep the usage spent and ``cost_usd`` what it may have cost
+    (USD: the usage at the seat's prices, and each request that got no answer but may be billed
+    at its upper bound)."""
 
-    def __init__(self, message: str, *, tokens_in: int = 0, tokens_out: int = 0):
+    def __init__(self, message: str, *, tokens_in: int = 0, tokens_out: int = 0,
+                 cost_usd: float = 0.0):
         super().__init__(message)
         self.tokens_in, self.tokens_out = tokens_in, tokens_out
+        self.cost_usd = cost_usd
 
 
 @dataclass
@@ -74,35 +79,46 @@ async def ask_seat(seat: SeatConfig, messages: list[dict[str, str]], model: type
     started = time.monotonic()
     deadline = started + seat.timeout_s
     usage = [0, 0]
+    unanswered = [0.0]  # requests with no answer that may be billed, at their bound (USD)
     raw = ""
+
+    def billed(exc: BaseException) -> None:
+        if billed_unanswered(exc):
+            unanswered[0] += ask_bound_usd(seat, messages)
+
+    def spent() -> float:
+        return round(ballot_cost(seat, tokens_in=usage[0], tokens_out=usage[1])
+                     + unanswered[0], 6)
+
     try:
         async with asyncio.timeout(seat.timeout_s):
             completion = await complete_with_retries(provider, seat, messages, schema=schema,
-                                                     deadline=deadline, hat=what)
+                                                     deadline=deadline, hat=what,
+                                                     on_unanswered=billed)
             usage = [completion.tokens_in, completion.tokens_out]
             raw = completion.text
             if completion.finish != "stop":
                 raise AskError(f"{what}: answer {completion.finish} "
                                f"({completion.refusal or 'cut at the token limit'})",
-                               tokens_in=usage[0], tokens_out=usage[1])
+                               tokens_in=usage[0], tokens_out=usage[1], cost_usd=spent())
             # in a worker thread, like the ballots' extraction: bounded, but up to seconds
             value = await asyncio.to_thread(extract_model, raw, model, what)
     except (TimeoutError, ProviderTimeout):
         raise AskError(f"{what}: timeout after {seat.timeout_s:g} s",
-                       tokens_in=usage[0], tokens_out=usage[1]) from None
+                       tokens_in=usage[0], tokens_out=usage[1], cost_usd=spent()) from None
     except ExtractionError as exc:
         raise AskError(f"{what}: {exc}", tokens_in=usage[0],
-                       tokens_out=usage[1]) from None
+                       tokens_out=usage[1], cost_usd=spent()) from None
     except AskError:
         raise
     except ProviderError as exc:
-        raise AskError(f"{what}: {exc}") from None
+        raise AskError(f"{what}: {exc}", cost_usd=spent()) from None
     except Exception as exc:  # one question never crashes the run: its caller falls back
         raise AskError(f"{what}: internal error: {type(exc).__name__}: {exc}",
-                       tokens_in=usage[0], tokens_out=usage[1]) from None
+                       tokens_in=usage[0], tokens_out=usage[1], cost_usd=spent()) from None
     finally:
         if own:
             await provider.aclose()
     return Asked(value=value, raw=raw, tokens_in=usage[0], tokens_out=usage[1],
-                 cost_usd=ballot_cost(seat, tokens_in=usage[0], tokens_out=usage[1]),
+                 cost_usd=spent(),
                  latency_s=round(time.monotonic() - started, 3))

@@ -25,7 +25,7 @@ from ..forge.base import Forge
 from ..publish import markers
 from ..publish.render import DECISION_MARKER, Round, override_note, posted, round_record
 from ..publish.sanitize import plain
-from .comments import own_comment, read_rounds, slim_round
+from .comments import own_comment, read_rounds, slim_round, spent_usd
 from .run import CanaryResult
 from .status import OVERRIDE_PREFIX, WRITE_PERMISSIONS
 
@@ -104,11 +104,10 @@ def override_gate(forge: Forge, *, number: int, config: Config, by: str, reason:
         posted_comment = forge.create_comment(number, markers.compose(
             markers.header("override"), note))
     elif existing is not None:
-        rounds = ([slim_round(r) for r in read_rounds(existing.body)]
-                  + [row])[-config.gate.history_rounds:]
-        content = existing.body.split("\n", 1)[1] if "\n" in existing.body else ""
-        if markers.read_trailer(existing.body) is not None:  # written anew below
-            content = content.rstrip("\n").rsplit("\n", 1)[0]
+        earlier = read_rounds(existing.body)
+        row.spent = spent_usd(earlier)  # the running total goes on: an override spends nothing
+        rounds = ([slim_round(r) for r in earlier] + [row])[-config.gate.history_rounds:]
+        content = markers.content_of(existing.body)
         body = markers.compose(DECISION_MARKER, content.rstrip() + "\n\n" + note,
                                [round_record(r) for r in rounds], limit=forge.comment_limit)
         posted_comment = forge.edit_comment(existing.id, body)

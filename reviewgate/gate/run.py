@@ -120,17 +120,22 @@ def run_canary(forge: Forge, *, number: int, config: Config, profile_name: str |
     if retarget:
         forge.set_status(pr.head_sha, state="pending", context=context,
                          description="reviewgate: the base changed; reviewing again")
-    login = known_login(forge)
-    for attempt in range(MOVE_TRIES):
-        try:
-            return _run_once(forge, pr, login=login, config=config, profile_name=profile_name,
-                             fired_by=fired_by, force=force, label=label,
-                             on_progress=on_progress)
-        except HeadMoved as moved:
-            post_error(forge, pr.head_sha, context, moved, prefix="not reviewed: ")
-            if attempt + 1 == MOVE_TRIES:
-                raise ForgeError(f"{moved} ({MOVE_TRIES} times): not reviewed") from None
-            pr, login = moved.pr, known_login(forge) if login is None else login
+    try:
+        login = known_login(forge)
+        for attempt in range(MOVE_TRIES):
+            try:
+                return _run_once(forge, pr, login=login, config=config,
+                                 profile_name=profile_name, fired_by=fired_by, force=force,
+                                 label=label, on_progress=on_progress)
+            except HeadMoved as moved:
+                post_error(forge, pr.head_sha, context, moved, prefix="not reviewed: ")
+                if attempt + 1 == MOVE_TRIES:
+                    raise ForgeError(f"{moved} ({MOVE_TRIES} times): not reviewed") from None
+                pr, login = moved.pr, known_login(forge) if login is None else login
+    except BaseException as exc:
+        if retarget:  # our pending came before the run's own claim: never left behind
+            post_error(forge, pr.head_sha, context, exc)
+        raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -13,7 +13,8 @@ character that could start a construct. In the rewritten tree:
   unknown top-level domain) are put in inline code too, as GFM's extended autolinks would
   link them;
 - ``@`` mentions get a zero-width space after the ``@`` (no notification, and no e-mail
-  autolink).
+  or XMPP autolink, whatever follows the ``@``), and so do ``#`` and ``GH-`` before a digit
+  (no reference to an issue or pull request here or in another repository, no back-link).
 
 - every text, code span and code block is passed through
   :func:`reviewgate.publish.markers.neutralize`: no ``reviewgate:`` survives, however it was
@@ -50,10 +51,16 @@ _RENDER_OPTIONS = {"parser_extension": [], "mdformat": {"number": False, "wrap":
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
 #: The prompt's fence marker (:mod:`reviewgate.context.prompts`): ``UNTRUSTED-`` + 16 hex digits.
 _FENCE = re.compile(r"UNTRUSTED-[0-9a-fA-F]{16}")
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
-_ZWSP_AT = "@\u200b"
-#: In a parsed text node: a scheme or ``www.`` address (GFM "extended autolinks").
-_BARE_URL = re.compile(r"((?<![A-Za-z0-9])(?:[A-Za-z][A-Za-z0-9+.-]{1,20}://|www\.)[^\s<>`]+)",
+#: What a forge turns into a mention, an e-mail or XMPP link, or a reference to an issue or
+#: pull request (here or in another repository: ``owner/repo#12``, ``GH-12``, ``org/repo@sha``,
+#: each of which notifies or back-links elsewhere): ``@`` before anything but a blank (cmark-gfm
+#: links ``a@_x.example`` too), ``#`` or ``GH-`` before a digit. A zero-width space goes after.
+_MENTION = re.compile(r"@(?=\S)|#(?=[0-9])|(?<![A-Za-z0-9])GH-(?=[0-9])", re.IGNORECASE)
+_ZWSP_AT = "\\g<0>\u200b"
+#: In a parsed text node: a scheme or ``www.`` address (GFM "extended autolinks"). Only a
+#: letter before it stops a forge (cmark-gfm reads the scheme back over letters: ``2https://``
+#: is a link).
+_BARE_URL = re.compile(r"((?<![A-Za-z])(?:[A-Za-z][A-Za-z0-9+.-]{1,20}://|www\.)[^\s<>`]*)",
                        re.IGNORECASE)
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
                         "\u2066-\u206f\ufeff\ufff9-\ufffb]")

@@ -190,6 +190,7 @@ async def _judge(clusters: list[Cluster], pr: EvalPR, seat: SeatConfig, prompter
                                    provider=provider)
         except AskError as exc:
             errors.append(f"{golden_id}: {exc}")
+            cost += exc.cost_usd  # a failed question may be billed too
             return False
         cost += asked.cost_usd
         return asked.value.match
