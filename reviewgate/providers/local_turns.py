@@ -133,6 +133,7 @@ class Gather:
             if not isinstance(exc, Exception):
                 raise
             return
-        for future, answer in zip(batch.futures, answers):
+        missing = {"error": "failed", "message": "the runtime gave no answer for this seed"}
+        for index, future in enumerate(batch.futures):
             if not future.done():
-                future.set_result(answer)
+                future.set_result(answers[index] if index < len(answers) else missing)

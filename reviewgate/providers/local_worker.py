@@ -24,7 +24,6 @@ key, so no other process of the machine can use it; the slot and metrics endpoin
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import platform
 import secrets
@@ -245,7 +244,7 @@ def xllamacpp_runner(request: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - every failure is an answer, never a hang
             got = [{"error": "failed", "message": f"{type(exc).__name__}: {exc}"}] * len(
                 indices)
-        for index, answer in zip(indices, got):
+        for index, answer in zip(indices, got, strict=True):
             answers[index] = answer
 
     threads = [threading.Thread(target=run, args=(indices,), daemon=True)
