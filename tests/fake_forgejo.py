@@ -1,12 +1,13 @@
 """A stateful fake Forgejo on 127.0.0.1 that checks every request and response against the
 official OpenAPI document (``tests/data/forge-api/forgejo-openapi.v1.json``).
 
-State: users and tokens, pull requests (diff, files, head SHA), issue comments (ascending by
-creation, all returned at once as the real endpoint does), commit statuses appended as rows,
-repository and issue labels, file trees per commit (``trees[sha][path]``, served by the raw
-endpoint) and pull request reviews with their line comments. Lists that page are capped at 50
-items and send ``Link`` and ``X-Total-Count``. ``violations`` collects every spec mismatch;
-tests assert it stays empty.
+State: users and tokens, pull requests (diff, files, head SHA; open, closed or merged), issue
+comments (ascending by creation, all returned at once as the real endpoint does), commit
+statuses appended as rows, repository and issue labels, file trees per commit
+(``trees[sha][path]``, served by the raw endpoint) and pull request reviews with their line
+comments (``add_review``). Lists that page are capped at 50 items (``page_cap`` lowers the cap,
+as a server's ``MAX_RESPONSE_ITEMS`` does) and send ``Link`` and ``X-Total-Count``.
+``violations`` collects every spec mismatch; tests assert it stays empty.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ class FakePR:
     merge_base: str = ""
     #: bumped by every push (Forgejo sets the issue's ``updated_unix`` on a push comment)
     pushes: int = 0
+    #: "open" or "closed"; ``merged_at`` (RFC 3339) set on a merged one
+    state: str = "open"
+    merged_at: str = ""
+    #: the issue's ``updated_at`` (empty: derived from ``pushes``)
+    updated_at: str = ""
+    #: the ``.diff`` endpoint answers 406 as too large (Forgejo declares only 200 and 404 for
+    #: it: a test that sets this expects that one spec violation)
+    refuse_diff: bool = False
 
     def move_head(self, sha: str) -> None:
         """Simulate a push: the head SHA changes, the old one stays a known commit."""
@@ -103,6 +112,8 @@ class FakeForgejo:
         self.git = Trees()
         self.frozen: dict[str, tuple[FileView, FileView]] = {}
         self.last_read = 0
+        #: the most items a list page holds (the server's cap; the API's own is 50)
+        self.page_cap = MAX_LIMIT
         self._ids = 1000
         # near the real clock: the gate reads a pending status older than 30 minutes as error
         self._clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(
@@ -223,6 +234,8 @@ class FakeForgejo:
         r = f"/repos/{self.repo}"
         if method == "GET" and rel == "/user":
             return 200, self._user(login), {}
+        if method == "GET" and rel == f"{r}/pulls":
+            return self._page(self._pull_list(query), query)
         m = re.fullmatch(rf"{r}/pulls/(\d+)(\.diff|/files)?", rel)
         if m and method == "GET":
             pr = self.prs.get(int(m.group(1)))
@@ -230,6 +243,8 @@ class FakeForgejo:
                 return 404, {"message": "pull request does not exist", "url": ""}, {}
             self.last_read = pr.number
             if m.group(2) == ".diff":
+                if pr.refuse_diff:
+                    return 406, {"message": "the diff is too large", "url": ""}, {}
                 if self.on_diff:
                     self.on_diff(pr)
                 return 200, self.served_diff(pr), {"Content-Type": "text/plain; charset=utf-8"}
@@ -311,6 +326,12 @@ class FakeForgejo:
                       "comments": list(body.get("comments") or [])}
             self.reviews.append(review)
             return 200, self._review_json(review), {}
+        m = re.fullmatch(rf"{r}/pulls/(\d+)/reviews/(\d+)/comments", rel)
+        if m and method == "GET":
+            for v in self.reviews:
+                if v["id"] == int(m.group(2)) and v["number"] == int(m.group(1)):
+                    return 200, [self._review_comment_json(v, c) for c in v["comments"]], {}
+            return 404, {"message": "review does not exist", "url": ""}, {}
         m = re.fullmatch(rf"{r}/pulls/(\d+)/reviews/(\d+)", rel)
         if m and method == "DELETE":
             for v in self.reviews:
@@ -378,6 +399,47 @@ class FakeForgejo:
                 "pull_request_url": f"{base}/pulls/{v['number']}", "submitted_at": v["at"],
                 "updated_at": v["at"]}
 
+    def add_review(self, number: int, user: str, state: str, body: str = "",
+                   commit_id: str = "", comments: list[dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+        """A submitted review by ``user`` (``state``: APPROVED, REQUEST_CHANGES, COMMENT,
+        PENDING). ``comments``: ``path``, ``body``, ``new_position`` (line in the new file) or
+        ``old_position`` (in the old), and optionally ``user`` (a reply by another user is
+        stored in the review it answers, as Forgejo does), ``diff_hunk``, ``commit_id``."""
+        review = {"id": self._id(), "number": number, "user": user, "body": body,
+                  "commit_id": commit_id, "state": state, "at": self._now(),
+                  "comments": [{**c, "id": self._id(), "at": self._now()}
+                               for c in comments or []]}
+        self.reviews.append(review)
+        return review
+
+    def _review_comment_json(self, v: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
+        """A line comment as ``PullReviewComment``: ``position`` the new-side line,
+        ``original_position`` the old-side one (``services/convert/pull_review.go``)."""
+        base = f"{self.url}/{self.repo}"
+        cid = c.get("id") or self._id()
+        return {"id": cid, "body": c.get("body", ""), "user": self._user(c.get("user") or
+                                                                         v["user"]),
+                "path": c.get("path", ""), "position": c.get("new_position") or 0,
+                "original_position": c.get("old_position") or 0,
+                "commit_id": c.get("commit_id", v["commit_id"]),
+                "original_commit_id": "", "diff_hunk": c.get("diff_hunk", ""),
+                "pull_request_review_id": v["id"], "created_at": c.get("at", v["at"]),
+                "updated_at": c.get("at", v["at"]),
+                "html_url": f"{base}/pulls/{v['number']}#issuecomment-{cid}",
+                "pull_request_url": f"{base}/pulls/{v['number']}"}
+
+    def _pull_list(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """``GET /repos/{o}/{r}/pulls``: ``state`` open (default), closed or all; ``sort``
+        recentupdate orders by the issue's ``updated_at`` descending, else newest first."""
+        state = query.get("state", ["open"])[0]
+        prs = [p for p in self.prs.values() if state == "all" or p.state == state]
+        if query.get("sort", [""])[0] == "recentupdate":
+            prs.sort(key=lambda p: self._pr_json(p)["updated_at"], reverse=True)
+        else:
+            prs.sort(key=lambda p: p.number, reverse=True)
+        return [self._pr_json(p) for p in prs]
+
     def pr_reviews(self, number: int) -> list[dict[str, Any]]:
         """Reviews on pull request ``number`` in posting order."""
         return [v for v in self.reviews if v["number"] == number]
@@ -390,21 +452,23 @@ class FakeForgejo:
 
     def _pr_json(self, pr: FakePR) -> dict[str, Any]:
         base = f"{self.url}/{self.repo}"
-        return {"id": pr.number + 500, "number": pr.number, "title": pr.title, "body": pr.body,
-                "state": "open", "user": self._user(pr.author), "html_url":
+        merged = {"merged_at": pr.merged_at, "merge_commit_sha": "c" * 40} if pr.merged_at else {}
+        return {**merged, "id": pr.number + 500, "number": pr.number, "title": pr.title,
+                "body": pr.body, "state": pr.state, "user": self._user(pr.author), "html_url":
                 f"{base}/pulls/{pr.number}", "diff_url": f"{base}/pulls/{pr.number}.diff",
                 "head": {"label": "feature", "ref": "feature", "sha": pr.head_sha, "repo_id": 1},
                 "base": {"label": "main", "ref": "main", "sha": pr.base_sha, "repo_id": 1},
-                "mergeable": True, "merged": False, "comments": len(self.pr_comments(pr.number)),
+                "mergeable": True, "merged": bool(pr.merged_at),
+                "comments": len(self.pr_comments(pr.number)),
                 "changed_files": len(pr.files), "additions": sum(f["additions"] for f in pr.files),
                 "deletions": sum(f["deletions"] for f in pr.files), "draft": False,
                 "merge_base": pr.merge_base or pr.base_sha,
                 "created_at": "2026-11-01T00:00:00Z",
-                "updated_at": f"2026-11-01T{pr.pushes // 3600:02d}:{pr.pushes // 60 % 60:02d}:"
-                              f"{pr.pushes % 60:02d}Z"}
+                "updated_at": pr.updated_at or f"2026-11-01T{pr.pushes // 3600:02d}:"
+                              f"{pr.pushes // 60 % 60:02d}:{pr.pushes % 60:02d}Z"}
 
     def _page(self, items: list[Any], query: dict[str, list[str]]) -> tuple[int, Any, dict]:
-        limit = min(int(query.get("limit", ["30"])[0]), MAX_LIMIT)
+        limit = min(int(query.get("limit", ["30"])[0]), MAX_LIMIT, self.page_cap)
         page = max(int(query.get("page", ["1"])[0]), 1)
         chunk = items[(page - 1) * limit: page * limit]
         headers = {"X-Total-Count": str(len(items))}
@@ -417,6 +481,9 @@ class FakeForgejo:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY the client's delayed
+            # ACK holds the second for 40 ms on every keep-alive request
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

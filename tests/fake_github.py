@@ -34,6 +34,8 @@ class FakeGitHub:
         #: commit SHA -> parent SHAs, for ``GET .../compare/{old}...{new}`` (unknown: 404)
         self.parents: dict[str, list[str]] = {}
         self.base = "b" * 40
+        #: the pull request's ``updated_at`` (RFC 3339)
+        self.updated_at = "2026-11-20T09:00:00Z"
         self.base_ref = "main"
         #: the merge base ``compare/{base}...{head}`` reports (``merge_base_commit``)
         self.merge_base = "b" * 40
@@ -115,6 +117,12 @@ class FakeGitHub:
         return 200, {"status": status, "ahead_by": 1, "behind_by": 0, "files": [],
                      "merge_base_commit": {"sha": base}}, {}
 
+    def _pull_json(self):
+        return {"number": 7, "title": "SSL", "body": None, "state": "open",
+                "html_url": "https://github.com/owner/repo/pull/7", "updated_at": self.updated_at,
+                "merged_at": None, "user": {"login": "alice"}, "head": {"sha": self.head},
+                "base": {"sha": self.base, "ref": self.base_ref}}
+
     def route(self, method, path, query, body, headers):
         r = "/api/v3/repos/owner/repo"
         if not headers.get("authorization", "").startswith("Bearer "):
@@ -131,10 +139,13 @@ class FakeGitHub:
                                       "code": "too_large"}], "status": "406"}, {}
                 return 200, with_index(self.diff, self.trees.get(self.merge_base),
                                        self.trees.get(self.head)), {"Content-Type": "text/plain"}
-            return 200, {"number": 7, "title": "SSL", "body": None, "state": "open",
-                         "html_url": "https://github.com/owner/repo/pull/7",
-                         "user": {"login": "alice"}, "head": {"sha": self.head},
-                         "base": {"sha": self.base, "ref": self.base_ref}}, {}
+            return 200, self._pull_json(), {}
+        if path == f"{r}/pulls" and method == "GET":  # the one pull request, if in the state
+            if query.get("sort") != ["updated"] or query.get("direction") != ["desc"]:
+                self.problems.append(f"pull list without sort=updated&direction=desc: {query}")
+            state = query.get("state", ["open"])[0]
+            items = [self._pull_json()] if state in ("open", "all") else []
+            return self._page(items, query, path)
         if path == f"{r}/pulls/7/files":
             return self._page([{"sha": listed_blob(f, "new"), **f} for f in self.files],
                               query, path)
@@ -262,6 +273,9 @@ class FakeGitHub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY the client's delayed
+            # ACK holds the second for 40 ms on every keep-alive request
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..core.config import Config, Profile
+from ..ensemble.budget import describe as describe_budget
 from ..providers.checks import profile_problems
 
 __all__ = ["gate_identity", "print_config"]
@@ -59,6 +60,8 @@ def print_config(config: Config, name: str, profile: Profile) -> list[str]:
                   f"defer_on_corroborated={p.defer_on_corroborated}, split above "
                   f"{p.split_max_changed_lines} lines or {p.split_max_files} files or at "
                   f"{p.split_votes} split votes, consolidation {p.consolidate}")
+    for line in describe_budget(config.budget, profile):
+        console.print(escape(line), soft_wrap=True)
     console.print(escape(gate_identity(config)), soft_wrap=True)
     problems = profile_problems(profile)
     for problem in problems:

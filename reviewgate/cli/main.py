@@ -106,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_replay)
 
     from .forge import add_forge_commands
+    from .report import add_report_command
     add_forge_commands(sub)
+    add_report_command(sub)
+    from .dataset import add_dataset_commands
+    add_dataset_commands(sub)
 
     return parser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from rich.console import Console
 from rich.live import Live
@@ -18,7 +18,10 @@ from rich.table import Table
 from ..core.config import Profile
 from ..ensemble.fanout import Progress
 
-__all__ = ["eval_progress", "progress_printer"]
+if TYPE_CHECKING:
+    from ..quality.harvest import BuildEvent
+
+__all__ = ["build_progress", "eval_progress", "progress_printer"]
 
 _BADGE = {"OK": "[green]✅ OK[/]", "NOT_OK": "[red]❌ NOT_OK[/]",
           "ABSTAIN": "[yellow]⚪ ABSTAIN[/]"}
@@ -90,3 +93,20 @@ def eval_progress() -> Iterator[Callable[[str, int, int], None]]:
             bar.update(task, completed=done, total=total, description=pr)
 
         yield update
+
+
+def build_progress() -> Callable[[BuildEvent], None]:
+    """A callback for ``reviewgate dataset build``: one line on standard error per pull
+    request read, per wait of the retry policy (a rate limit), per warning, and every 50
+    closed pull requests listed (the texts come redacted)."""
+    def line(event: BuildEvent) -> None:
+        if event.kind == "pull":
+            text = f"[{event.done}/{event.total}] {event.text}"
+        elif event.kind == "wait":
+            text = f"waiting {event.seconds:.0f} s: {event.text}"
+        elif event.kind == "warning":
+            text = f"warning: {event.text}"
+        else:
+            text = event.text
+        print(text, file=sys.stderr, flush=True)
+    return line

@@ -37,6 +37,9 @@ class CarriedFinding(BaseModel):
     ``id`` is its label in the prompt (``C1``..); ``members`` are the ballots that raised it as
     ``[seat, hat, severity]`` (so it counts exactly as before: corroboration and median severity
     come from them); ``detail`` is the most severe member's text (at most 300 characters).
+    ``key`` is the finding's number in the pull request's outcome ledger
+    (:func:`reviewgate.publish.rounds.track_round`: a finding keeps it from round to round);
+    None in a history written before the ledger.
     """
 
     id: str
@@ -45,6 +48,7 @@ class CarriedFinding(BaseModel):
     location: str = ""
     detail: str = ""
     members: list[tuple[str, str, str]] = Field(min_length=1)
+    key: int | None = None
 
     @classmethod
     def from_tracked(cls, index: int, data: dict[str, Any]) -> CarriedFinding:
@@ -58,9 +62,11 @@ class CarriedFinding(BaseModel):
         members = data.get("m")
         if not members:
             raise ValueError("the finding records no reviewers")
+        key = data.get("i")
         return cls(id=f"C{index + 1}", severity=data.get("s", "low"), title=data.get("t", "") or
                    "(untitled)", location=data.get("l", ""), detail=data.get("x", ""),
-                   members=[tuple(m) for m in members])
+                   members=[tuple(m) for m in members],
+                   key=key if isinstance(key, int) and not isinstance(key, bool) else None)
 
 
 def number_carried(findings: list[CarriedFinding]) -> list[CarriedFinding]:

@@ -143,9 +143,11 @@ class VerdictCache:
             return None
         ballot = _ballot(row[0])
         if ballot is None:
+            warning = (f"verdict cache: the entry {key[:12]} could not be read back as a "
+                       "ballot; it counts as missing")
             with self._lock:
-                self.warnings.append(f"verdict cache: the entry {key[:12]} could not be read "
-                                     "back as a ballot; it counts as missing")
+                if warning not in self.warnings:  # the estimate reads it first, then the run
+                    self.warnings.append(warning)
         return ballot
 
     def put(self, key: str, ballot: Ballot) -> None:

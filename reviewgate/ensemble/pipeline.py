@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from .. import __version__
-from .cache import VerdictCache, ballot_key, default_cache_dir
 from ..core.changeset import ChangeSet, FileChange, parse_unified_diff
 from ..core.config import Config, Profile, SeatConfig
 from ..core.coverage import Ledger, build_ledger
@@ -29,8 +27,10 @@ from ..providers.replay import ReplayProvider
 from .record import ConfigRecord, InputRecord, PackRecord, Record, Usage
 from ..context.repository import (FileReader, RepoContext, apply_ignore, gather,
                                   out_of_ignored, path_instructions)
-from ..core.catalogue import ballot_cost
+from .budget import BudgetExceeded
+from .budget import check as check_budget
 from .echo import strip_echo
+from .estimate import Estimate, estimate_rows, open_cache
 from .fanout import Progress, run_review
 from .incremental import History, PreviousRound, RoundPlan, plan_round
 from ..core.carry import CarriedFinding
@@ -165,7 +165,7 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                   norms: str = "", cache_read: bool = True,
                   reader: FileReader | None = None, previous: PreviousRound | None = None,
                   history: History | None = None, whole: bool = False,
-                  no_previous: str = "no previous round") -> Record:
+                  no_previous: str = "no previous round", spent_usd: float = 0.0) -> Record:
     """Review ``change`` with a profile of ``config`` and return the full record.
 
     Args:
@@ -187,12 +187,19 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
             the whole pull request.
         whole: always review the whole pull request (``--force``).
         no_previous: the reason recorded for a whole round when ``previous`` is None.
+        spent_usd: what the earlier rounds of this pull request spent (USD), for the pull
+            request budget (``[budget]``: :mod:`reviewgate.ensemble.budget`). Over a budget the
+            round runs with ``budget.fallback_profile`` (the record's ``budget`` says why), or
+            no model is called.
 
     Raises:
         InputError: the diff is empty, or every file is ignored (no model is called).
         ConfigError: unknown profile, missing persona or template.
         UserError: a setup mistake no ballot survives (e.g. the local extra is missing).
+        BudgetExceeded: the round's estimate is over a budget and there is no fallback (or the
+            fallback is over it too): no model was called.
     """
+    change_in = change
     name, profile = config.profile(profile_name)
     prompter = prompter or Prompter(templates_dir=config.templates_dir,
                                     personas_dir=config.personas_dir)
@@ -208,7 +215,25 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
                        ignored=[f for f in reviewed.files if f.path in ignored_set])
     started = time.monotonic()
 
-    cache = _open_cache(config)
+    cache = open_cache(config)
+    rows = estimate_rows(profile, packs, prompter, cache, read=cache_read)
+    state, over = check_budget(config.budget, name, profile,
+                               sum(r.max_cost_usd for r in rows), spent_usd)
+    if over:
+        if cache is not None:
+            cache.close()
+        fallback = config.budget.fallback_profile
+        if fallback is None or fallback == name:
+            raise BudgetExceeded(over)
+        record = review_change(change_in, config=config, profile_name=fallback, prompter=None,
+                               providers=providers, on_progress=on_progress, norms=norms,
+                               cache_read=cache_read, reader=reader, previous=previous,
+                               history=history, whole=whole, no_previous=no_previous,
+                               spent_usd=spent_usd)
+        if record.budget is not None:
+            record.budget.fallback_reason = f"{over.removeprefix('not reviewed: ')}: reviewed " \
+                                            f"with the fallback profile {fallback!r}"
+        return record
 
     async def run() -> tuple[list, SeatGrouping]:
         ballots = await run_review(profile, packs, prompter, providers=providers,
@@ -232,6 +257,7 @@ def review_change(change: ChangeSet, *, config: Config, profile_name: str | None
     record.input.ignored = ignored
     record.input.norms_files = repo.norms_files
     record.input.unread = repo.unread
+    record.budget = state
     return record
 
 
@@ -290,19 +316,6 @@ def prepare(change: ChangeSet, config: Config, profile: Profile,
     return change, ignored, repo, redacted
 
 
-@dataclass
-class Estimate:
-    """What one ballot would cost: estimated prompt tokens, the output allowance (tokens),
-    the most it could cost in USD, and whether the verdict cache already holds it."""
-
-    seat: str
-    hat: str
-    tokens_in: int
-    max_tokens_out: int
-    max_cost_usd: float
-    cached: bool
-
-
 def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | None = None,
                     reader: FileReader | None = None, previous: PreviousRound | None = None,
                     history: History | None = None,
@@ -327,23 +340,9 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
     change, ignored, repo, _ = prepare(change, config, profile, reader)
     packs = build_packs(profile, change, prompter, config=config, repo=repo, ignored=ignored,
                         plan=plan, whole=whole_change)
-    cache = _open_cache(config)
-    rows = []
+    cache = open_cache(config)
     try:
-        for seat in profile.seats:
-            pack = packs[seat.name]
-            for hat in profile.hats:
-                messages = prompter.review_messages(pack, hat,
-                                                    schema_in_prompt=seat.provider != "local")
-                cached = cache is not None and cache.get(ballot_key(
-                    seat, hat, prompter.review_messages(pack, hat), prompter.nonce)) is not None
-                tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
-                cost = ballot_cost(seat, tokens_in=tokens_in,
-                                   tokens_out=seat.max_output_tokens or 0)
-                rows.append(Estimate(seat=seat.name, hat=hat, tokens_in=0 if cached else tokens_in,
-                                     max_tokens_out=0 if cached else seat.max_output_tokens,
-                                     max_cost_usd=0.0 if cached else cost,
-                                     cached=cached))
+        rows = estimate_rows(profile, packs, prompter, cache)
     finally:
         if cache is not None:
             cache.close()
@@ -351,15 +350,6 @@ def estimate_review(change: ChangeSet, *, config: Config, profile_name: str | No
         if on_warning is not None:
             on_warning(warning)
     return rows
-
-
-def _open_cache(config: Config) -> VerdictCache | None:
-    """The verdict cache, or None when ``config.cache`` switches it off. It never raises: a
-    store that fails is off with a line in its ``warnings`` (a review never fails for want of
-    a cache)."""
-    if not config.cache:
-        return None
-    return VerdictCache(config.cache_dir or default_cache_dir())
 
 
 def redact_change(change: ChangeSet) -> tuple[ChangeSet, int]:

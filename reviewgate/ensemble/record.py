@@ -22,6 +22,7 @@ from ..core.decision import Decision
 from ..core.errors import InputError
 from ..context.redaction import scrub
 from ..core.verdict import Ballot
+from .budget import BudgetState
 from .incremental import RoundPlan
 
 __all__ = ["SCHEMA_VERSION", "InputRecord", "PackRecord", "Record", "Usage", "load_record"]
@@ -138,7 +139,8 @@ class Usage(BaseModel):
 
 class Record(BaseModel):
     """The whole ``decision.json``. ``warnings``: what the run corrected on its way (an answer
-    that echoed the prompt's fence lines, :mod:`reviewgate.ensemble.echo`)."""
+    that echoed the prompt's fence lines, :mod:`reviewgate.ensemble.echo`); ``budget``: the
+    round's upper-bound estimate against ``[budget]`` (:mod:`reviewgate.ensemble.budget`)."""
 
     schema_version: int = SCHEMA_VERSION
     tool: str
@@ -150,6 +152,7 @@ class Record(BaseModel):
     decision: Decision
     usage: Usage
     warnings: list[str] = Field(default_factory=list)
+    budget: BudgetState | None = None
 
     def dump(self) -> str:
         """Pretty JSON text with a trailing newline; known env secrets and secret-looking

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Iterator, Protocol
 
 from ..core.errors import ForgeError, redact
 
 __all__ = ["ChangedFile", "Comment", "Comparison", "Forge", "LineComment", "PullRequest",
-           "Review", "StatusRow", "TreeEntry", "commit_sha", "need", "safe_message"]
+           "Review", "ReviewComment", "StatusRow", "TreeEntry", "commit_sha", "hunk_end", "need",
+           "safe_message"]
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 
@@ -51,7 +52,9 @@ class PullRequest:
     of ``GET .../compare/{base}...{head}``). A decision holds for the pair (merge base, head):
     DESIGN.md section 4, rule 9. ``updated_at`` changes with every push (and comment), so two
     reads with the same value saw the same pull request. ``changed_files``: the forge's count
-    (None when it gives none), to find files its lists left out.
+    (None when it gives none), to find files its lists left out. ``merged_at``: when it was
+    merged (RFC 3339; empty when it was not: a closed pull request without it was closed
+    unmerged).
     """
 
     number: int
@@ -66,6 +69,7 @@ class PullRequest:
     updated_at: str = ""
     changed_files: int | None = None
     base_ref: str = ""
+    merged_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,47 @@ class LineComment:
 
 @dataclass
 class Review:
-    """A pull request review: its id, author, body and the commit it was made on."""
+    """A pull request review: its id, author, body and the commit it was made on (the head the
+    reviewer saw). ``state``: Forgejo/Gitea ``APPROVED``, ``REQUEST_CHANGES``, ``COMMENT``,
+    ``PENDING``, ``REQUEST_REVIEW``; GitHub ``APPROVED``, ``CHANGES_REQUESTED``, ``COMMENTED``,
+    ``DISMISSED``, ``PENDING``. ``author_type``: GitHub's ``user.type`` (``User``, ``Bot``;
+    empty on Forgejo/Gitea). ``comments_count``: its line comments (Forgejo/Gitea
+    ``comments_count``; None when the forge does not say)."""
 
     id: int
     author: str
     body: str
     commit_id: str = ""
     state: str = ""
+    html_url: str = ""
+    submitted_at: str = ""
+    author_type: str = ""
+    comments_count: int | None = None
+    dismissed: bool = False
+
+
+@dataclass
+class ReviewComment:
+    """One line comment of a pull request review, where it was written: ``line`` on ``side``
+    (``RIGHT`` the new file, ``LEFT`` the old) of ``path`` in the diff from the merge base to
+    ``commit``, the commit it was written on; ``line`` None for a comment on the whole file.
+    ``reply_to``: the comment it answers (GitHub ``in_reply_to_id``; Forgejo and Gitea have
+    none: a reply is a later comment at the same place). ``review_id``: its review.
+    ``diff_hunk``: the hunk it was written under (its last line is the commented one).
+    Every field is the forge's text as given: hostile until checked."""
+
+    id: int
+    body: str
+    author: str
+    path: str
+    line: int | None
+    side: str = "RIGHT"
+    commit: str = ""
+    review_id: int | None = None
+    reply_to: int | None = None
+    author_type: str = ""
+    diff_hunk: str = ""
+    created_at: str = ""
     html_url: str = ""
 
 
@@ -151,6 +189,9 @@ class Forge(Protocol):
     states: ClassVar[frozenset[str]]
     #: Most characters of one comment body.
     comment_limit: ClassVar[int]
+    #: No reply in a review thread is marked (Forgejo, Gitea): a later comment at the same
+    #: place (path, side, line) is one.
+    replies_by_place: ClassVar[bool]
 
     def get_pull(self, number: int) -> PullRequest: ...
     def get_diff(self, number: int) -> str: ...
@@ -172,6 +213,9 @@ class Forge(Protocol):
     def read_file(self, path: str, ref: str) -> str | None: ...
     def compare(self, old: str, new: str) -> Comparison: ...
     def list_reviews(self, number: int) -> list[Review]: ...
+    def pulls(self, state: str = "closed") -> Iterator[PullRequest]: ...
+    def closed_pulls(self) -> Iterator[PullRequest]: ...
+    def review_comments(self, number: int, reviews: list[Review]) -> list[ReviewComment]: ...
     def tree(self, sha: str) -> list[TreeEntry]: ...
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review: ...
@@ -179,8 +223,38 @@ class Forge(Protocol):
     def close(self) -> None: ...
 
 
-#: What follows the ``>`` of a ``rel="next"`` link (RFC 8288 section 3, as GitHub and Forgejo
-#: write it); matched only right after a ``>``.
+#: A hunk header's line numbers (at most 12 digits each: no file is longer).
+_HUNK_HEAD = re.compile(r"@@ -(\d{1,12})(?:,\d{1,12})? \+(\d{1,12})(?:,\d{1,12})? @@")
+
+
+def hunk_end(diff_hunk: str) -> tuple[int, str] | None:
+    """The line a review comment's ``diff_hunk`` ends on, as (line, side): the hunk a forge
+    stores with a comment runs from its last ``@@`` header to the commented line (GitHub's
+    ``diff_hunk``; Forgejo's and Gitea's ``CutDiffAroundLine``). A removed line is on the
+    ``LEFT`` (old) side, any other on the ``RIGHT``. None when there is no header or no line.
+    Linear in the hunk's length."""
+    lines = diff_hunk.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the text's last newline
+    start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("@@")), None)
+    if start is None:
+        return None
+    m = _HUNK_HEAD.match(lines[start])
+    if m is None:
+        return None
+    old, new = int(m.group(1)) - 1, int(m.group(2)) - 1
+    last: tuple[int, str] | None = None
+    for line in lines[start + 1:]:
+        if line.startswith("-"):
+            old += 1
+            last = (old, "LEFT")
+        elif line.startswith("+"):
+            new += 1
+            last = (new, "RIGHT")
+        elif line.startswith(" ") or line == "":  # context (an editor may strip its space)
+            old, new = old + 1, new + 1
+            last = (new, "RIGHT")
+    return last
 
 
 def need(data: Any, path: str, endpoint: str) -> Any:

@@ -23,12 +23,12 @@ Facts from the Forgejo OpenAPI document (``forge-api/forgejo-openapi.v1.json``, 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.paths import quote_repo_path
-from .base import Comment, Comparison, LineComment, Review, commit_sha
+from .base import Comment, Comparison, LineComment, Review, ReviewComment, commit_sha, hunk_end
 from .http import ForgeHTTP
 from .rest import RestForge
 
@@ -55,6 +55,8 @@ class ForgejoForge(RestForge):
     size_param: ClassVar[str] = "limit"
     page_size: ClassVar[int] = PAGE_LIMIT
     status_field: ClassVar[str] = "status"
+    recent_first: ClassVar[dict[str, str]] = {"sort": "recentupdate"}
+    replies_by_place: ClassVar[bool] = True
 
     def __init__(self, url: str, repo: str, token: str | None, *, http: ForgeHTTP | None = None,
                  bot_login: str | None = None):
@@ -113,6 +115,42 @@ class ForgejoForge(RestForge):
         names = ([f["filename"] for f in files if isinstance(f, dict)
                   and isinstance(f.get("filename"), str)] if isinstance(files, list) else None)
         return Comparison(ancestor=ancestor, files=names)
+
+    def review_comments(self, number: int, reviews: list[Review]) -> list[ReviewComment]:
+        """The line comments of ``reviews`` (one request per review that has any: a review
+        whose ``comments_count`` is 0 is not asked; pending reviews are skipped), each at the
+        line and side its ``position``/``original_position`` give (module docstring), on the
+        review's ``commit_id``; without a line, at the end of its ``diff_hunk``."""
+        out = []
+        for review in reviews:
+            if review.state == "PENDING" or review.comments_count == 0:
+                continue
+            path = f"{self._r}/pulls/{number}/reviews/{review.id}/comments"
+            for item in self.http.pages(path, size_param=None):
+                if isinstance(item, dict):
+                    out.append(self._line_comment(item, review))
+        return out
+
+    @staticmethod
+    def _line_comment(data: dict[str, Any], review: Review) -> ReviewComment:
+        new, old = data.get("position"), data.get("original_position")
+        hunk = data.get("diff_hunk") if isinstance(data.get("diff_hunk"), str) else ""
+        place: tuple[int, str] | None = None
+        if isinstance(new, int) and new > 0:
+            place = (new, "RIGHT")
+        elif isinstance(old, int) and old > 0:
+            place = (old, "LEFT")
+        else:
+            place = hunk_end(hunk)
+        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        path = data.get("path")
+        return ReviewComment(
+            id=int(data.get("id") or 0), body=str(data.get("body") or ""),
+            author=str(user.get("login") or ""), path=path if isinstance(path, str) else "",
+            line=place[0] if place else None, side=place[1] if place else "RIGHT",
+            commit=review.commit_id or str(data.get("commit_id") or ""), review_id=review.id,
+            diff_hunk=hunk, created_at=str(data.get("created_at") or ""),
+            html_url=str(data.get("html_url") or ""))
 
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review:

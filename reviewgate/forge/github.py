@@ -20,20 +20,29 @@ Differences from Forgejo that matter here (GitHub REST API docs; DESIGN.md secti
   ``comments`` of ``path`` + ``line`` + ``side`` (``RIGHT`` new, ``LEFT`` old); a submitted
   review cannot be deleted and a comment review cannot be dismissed, so an earlier round's
   review is retired by rewriting its body (``PUT .../reviews/{id}``) and deleting its line
-  comments (``DELETE /repos/{o}/{r}/pulls/comments/{id}``).
+  comments (``DELETE /repos/{o}/{r}/pulls/comments/{id}``);
+- ``GET /repos/{o}/{r}/pulls?state=closed&sort=updated&direction=desc`` lists closed pull
+  requests most recently updated first (``direction`` defaults to ``asc`` for any sort but
+  ``created``); ``merged_at`` is set on merged ones;
+- ``GET /repos/{o}/{r}/pulls/{n}/comments`` lists every review comment of a pull request
+  (paged): ``original_commit_id`` is the commit it was written on and ``original_line`` its
+  line there, on ``side`` (``commit_id``/``line`` follow it to later commits while the line
+  lasts; ``line`` is null once outdated); ``in_reply_to_id`` marks a reply;
+  ``subject_type: file`` a comment on the whole file; ``user.type`` is ``Bot`` for an App.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..core.changeset import decode_diff
 from ..core.errors import ForgeError
 from ..core.timestamps import parse_time
 from ..core.paths import quote_repo_path
-from .base import Comment, Comparison, LineComment, PullRequest, Review, commit_sha, need
+from .base import Comment, Comparison, LineComment, PullRequest, Review, ReviewComment
+from .base import commit_sha, hunk_end, need
 from .http import ForgeHTTP
 from .rest import RestForge
 
@@ -69,6 +78,7 @@ class GitHubForge(RestForge):
     size_param: ClassVar[str] = "per_page"
     page_size: ClassVar[int] = PER_PAGE
     status_field: ClassVar[str] = "state"
+    recent_first: ClassVar[dict[str, str]] = {"sort": "updated", "direction": "desc"}
 
     def __init__(self, url: str, repo: str, token: str | None, *, http: ForgeHTTP | None = None,
                  bot_login: str | None = None):
@@ -141,6 +151,40 @@ class GitHubForge(RestForge):
         diff = decode_diff(self.http.request(
             "GET", endpoint, headers={"Accept": "application/vnd.github.diff"}).content)
         return Comparison(ancestor=True, diff=diff)
+
+    def review_comments(self, number: int, reviews: list[Review]) -> list[ReviewComment]:
+        """Every review comment of the pull request, all pages of one list (``reviews`` is
+        not needed: GitHub lists them per pull request), each at ``original_line`` on
+        ``side`` of ``original_commit_id`` (module docstring); a comment with no line (from
+        before GitHub had lines) at the end of its ``diff_hunk``; one on the whole file
+        without a line."""
+        return [self._line_comment(c) for c in self._pages(f"{self._r}/pulls/{number}/comments")
+                if isinstance(c, dict)]
+
+    @staticmethod
+    def _line_comment(data: dict[str, Any]) -> ReviewComment:
+        hunk = data.get("diff_hunk") if isinstance(data.get("diff_hunk"), str) else ""
+        line, side = data.get("original_line"), data.get("side")
+        place: tuple[int, str] | None = None
+        if data.get("subject_type") == "file":
+            place = None
+        elif isinstance(line, int) and line > 0:
+            place = (line, "LEFT" if side == "LEFT" else "RIGHT")
+        else:
+            place = hunk_end(hunk)
+        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        reply, review, path = (data.get("in_reply_to_id"), data.get("pull_request_review_id"),
+                               data.get("path"))
+        return ReviewComment(
+            id=int(data.get("id") or 0), body=str(data.get("body") or ""),
+            author=str(user.get("login") or ""), path=path if isinstance(path, str) else "",
+            line=place[0] if place else None, side=place[1] if place else "RIGHT",
+            commit=str(data.get("original_commit_id") or data.get("commit_id") or ""),
+            review_id=review if isinstance(review, int) else None,
+            reply_to=reply if isinstance(reply, int) else None,
+            author_type=str(user.get("type") or ""), diff_hunk=hunk,
+            created_at=str(data.get("created_at") or ""),
+            html_url=str(data.get("html_url") or ""))
 
     def create_review(self, number: int, *, commit_id: str, body: str,
                       comments: list[LineComment]) -> Review:

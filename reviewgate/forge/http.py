@@ -1,7 +1,8 @@
 """The HTTP client of the forge adapters.
 
 Every call goes through :class:`ForgeHTTP`: one ``httpx.Client`` per run, an explicit timeout,
-one tenacity retry policy (429, 5xx and connection errors; ``retry-after`` honoured) and errors
+one tenacity retry policy (429, 5xx and connection errors, GitHub's rate-limit 403;
+``retry-after`` and ``x-ratelimit-reset`` honoured: :mod:`reviewgate.core.retry`) and errors
 that carry the status and path but never the token. The client talks to the forge's own origin
 only (scheme, host and port of its base URL): a next-page link or a redirect anywhere else is a
 :class:`~reviewgate.core.errors.ForgeError` and nothing is sent there, so the token never
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 from tenacity import Retrying
 
 from ..core.errors import ForgeError, redact, register_secret
-from ..core.retry import parse_retry_after, policy, retryable_status
+from ..core.retry import MAX_RETRY_AFTER_S, parse_retry_after, policy, rate_limited
+from ..core.retry import retryable_status
+from .base import safe_message
 
 __all__ = ["MAX_REDIRECTS", "ForgeHTTP", "next_link", "origin", "shown_url"]
 
@@ -91,6 +94,10 @@ class ForgeHTTP:
             registered with :func:`~reviewgate.core.errors.redact` and never shown.
         timeout_s: per-request timeout in seconds.
         attempts: tries per request for retryable failures.
+        max_wait_s: the longest wait a server may ask for between two tries, in seconds
+            (``retry-after``, ``x-ratelimit-reset``); the gate keeps the policy's default, a
+            long read such as ``reviewgate dataset build`` raises it to wait out a rate limit.
+        on_wait: called with (seconds, reason) before each wait between tries (progress).
 
     Every request, each redirect hop included, goes to the origin of ``base_url`` only
     (:func:`origin`): a request hook refuses any other before it is sent. httpx on its own
@@ -104,6 +111,8 @@ class ForgeHTTP:
     timeout_s: float = 30.0
     attempts: int = 3
     extra_headers: dict[str, str] = field(default_factory=dict)
+    max_wait_s: float = MAX_RETRY_AFTER_S
+    on_wait: Callable[[float, str], None] | None = None
     transport: httpx.BaseTransport | None = None
 
     def __post_init__(self) -> None:
@@ -150,7 +159,8 @@ class ForgeHTTP:
             error = ForgeError(f"{method} {path}: HTTP {response.status_code}: "
                                f"{response.text[:300]}", status_code=response.status_code,
                                method=method, path=path)
-            if retryable_status(response.status_code):
+            if retryable_status(response.status_code) or rate_limited(response.status_code,
+                                                                       response.headers):
                 raise _Retryable(error, parse_retry_after(response.headers))
             raise error
         return response
@@ -164,7 +174,9 @@ class ForgeHTTP:
             ForgeError: a non-retryable error status, or retries ran out (the last error).
         """
         retrying = Retrying(**policy(self.attempts if retry else 1,
-                                     lambda e: isinstance(e, _Retryable)))
+                                     lambda e: isinstance(e, _Retryable),
+                                     max_wait_s=self.max_wait_s),
+                            before_sleep=self._before_sleep)
         try:
             for attempt in retrying:
                 with attempt:
@@ -172,6 +184,14 @@ class ForgeHTTP:
         except _Retryable as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _before_sleep(self, state: Any) -> None:
+        """Tell :attr:`on_wait` how long the policy waits before the next try, and why."""
+        if self.on_wait is None or state.next_action is None:
+            return
+        exc = state.outcome.exception() if state.outcome else None
+        why = safe_message(exc.error) if isinstance(exc, _Retryable) else "retrying"
+        self.on_wait(float(state.next_action.sleep), why)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one request (see :meth:`request`) and decode its JSON body."""

@@ -1,5 +1,6 @@
 """The REST calls Forgejo, Gitea and GitHub share: pull request and file JSON, issue comments,
-status rows, collaborator permission, files at a commit, reviews, git trees."""
+status rows, collaborator permission, files at a commit, reviews, git trees, closed pull
+requests most recently updated first."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ class RestForge:
     size_param: ClassVar[str] = ""
     page_size: ClassVar[int] = 0
     status_field: ClassVar[str] = "state"
+    #: The list-pull-requests parameters that order by last update, newest first.
+    recent_first: ClassVar[dict[str, str]] = {}
+    #: The forge marks no reply in a review thread: a later comment at the same place is one.
+    replies_by_place: ClassVar[bool] = False
 
     def __init__(self, repo: str, http: ForgeHTTP, bot_login: str | None = None):
         self.repo = repo
@@ -44,16 +49,21 @@ class RestForge:
     def _r(self) -> str:
         return f"/repos/{quote(self.repo, safe='/')}"
 
-    def _pages(self, path: str) -> Iterator[Any]:
-        return self.http.pages(path, size_param=self.size_param, size=self.page_size)
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        return self.http.pages(path, params=params, size_param=self.size_param,
+                               size=self.page_size)
 
     def get_pull(self, number: int) -> PullRequest:
         """The pull request; raises ForgeError (404) when it does not exist."""
         endpoint = f"GET {self._r}/pulls/{number}"
-        data = self.http.json("GET", f"{self._r}/pulls/{number}")
+        return self._pull(self.http.json("GET", f"{self._r}/pulls/{number}"), endpoint)
+
+    @staticmethod
+    def _pull(data: Any, endpoint: str) -> PullRequest:
         if not isinstance(data, dict):
             raise ForgeError(f"{endpoint}: response is not a JSON object")
         count = data.get("changed_files")
+        merged = data.get("merged_at")
         return PullRequest(number=need(data, "number", endpoint), title=data.get("title") or "",
                            body=data.get("body") or "", head_sha=need(data, "head.sha", endpoint),
                            base_sha=(data.get("base") or {}).get("sha") or "",
@@ -63,7 +73,33 @@ class RestForge:
                            merge_base=data.get("merge_base") or "",
                            updated_at=data.get("updated_at") or "",
                            changed_files=count if isinstance(count, int) else None,
-                           base_ref=(data.get("base") or {}).get("ref") or "")
+                           base_ref=(data.get("base") or {}).get("ref") or "",
+                           merged_at=merged if isinstance(merged, str) else "")
+
+    def pulls(self, state: str = "closed") -> Iterator[PullRequest]:
+        """Pull requests in ``state`` (``open``, ``closed``: merged or not, ``all``), most
+        recently updated first, page by page as they are read (``GET /repos/{o}/{r}/pulls``
+        with ``state`` and :attr:`recent_first`; Forgejo/Gitea swagger ``repoListPullRequests``,
+        GitHub "List pull requests"). No forge sorts by merge time; merging closes a pull
+        request and so updates it, so a pull request merged at T is listed at or before every
+        one last updated before T. Forgejo lists a pull request it fails to load as null:
+        skipped.
+
+        Raises:
+            ValueError: ``state`` is none of the three.
+            ForgeError: a page cannot be read.
+        """
+        if state not in ("open", "closed", "all"):
+            raise ValueError(f"pull request state {state!r}")
+        endpoint = f"GET {self._r}/pulls"
+        for item in self._pages(f"{self._r}/pulls", {"state": state, **self.recent_first}):
+            if item is not None:
+                yield self._pull(item, endpoint)
+
+    def closed_pulls(self) -> Iterator[PullRequest]:
+        """Closed pull requests (merged or not), most recently updated first
+        (:meth:`pulls`)."""
+        return self.pulls("closed")
 
     def list_files(self, number: int) -> list[ChangedFile]:
         """Every changed file, all pages."""
@@ -177,9 +213,15 @@ class RestForge:
 
     @staticmethod
     def _review(data: dict[str, Any]) -> Review:
-        return Review(id=need(data, "id", "review"), author=(data.get("user") or {}).get(
-            "login", ""), body=data.get("body") or "", commit_id=data.get("commit_id") or "",
-            state=data.get("state") or "", html_url=data.get("html_url") or "")
+        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        count = data.get("comments_count")
+        return Review(id=need(data, "id", "review"), author=user.get("login") or "",
+                      body=data.get("body") or "", commit_id=data.get("commit_id") or "",
+                      state=data.get("state") or "", html_url=data.get("html_url") or "",
+                      submitted_at=data.get("submitted_at") or "",
+                      author_type=user.get("type") or "",
+                      comments_count=count if isinstance(count, int) else None,
+                      dismissed=data.get("dismissed") is True)
 
     def _create_review(self, number: int, payload: dict[str, Any]) -> Review:
         """POST a review once (not idempotent: the caller re-lists to see whether it landed).

@@ -16,67 +16,13 @@ REST API; ``GetTree`` in the Forgejo and Gitea OpenAPI documents (``forge-api/``
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from ..core.changeset import FileChange
-from ..core.errors import ForgeError
-from ..forge.base import Forge, TreeEntry
+from ..forge.changes import MAX_TREES, TreeChange, tree_changes
 
 __all__ = ["MAX_TREES", "TreeChange", "binding_problems", "tree_changes"]
 
-#: Most trees read for one comparison (2 per changed directory, and the roots).
-MAX_TREES = 2000
 _NO_BLOB = set("0")
-
-
-@dataclass(frozen=True)
-class TreeChange:
-    """One path that differs between two commits: the (mode, object id) on each side, or None
-    where it does not exist (a tree on the other side counts as not existing)."""
-
-    old: tuple[str, str] | None
-    new: tuple[str, str] | None
-
-
-def tree_changes(forge: Forge, old: str, new: str, *,
-                 limit: int = MAX_TREES) -> dict[str, TreeChange]:
-    """Every non-tree path (file, symlink, submodule) that differs between commits ``old``
-    and ``new``, with its (mode, object id) on each side.
-
-    Raises:
-        ForgeError: a tree cannot be read, or more than ``limit`` trees would be read.
-    """
-    out: dict[str, TreeChange] = {}
-    reads = 0
-
-    def entries(sha: str | None) -> dict[str, TreeEntry]:
-        nonlocal reads
-        if sha is None:
-            return {}
-        reads += 1
-        if reads > limit:
-            raise ForgeError(f"more than {limit} directories changed: the diff cannot be "
-                             "checked against the head")
-        return {e.name: e for e in forge.tree(sha)}
-
-    todo: list[tuple[str, str | None, str | None]] = [("", old, new)]
-    while todo:
-        prefix, a_sha, b_sha = todo.pop()
-        a, b = entries(a_sha), entries(b_sha)
-        for name in sorted(set(a) | set(b)):
-            ea, eb = a.get(name), b.get(name)
-            if ea is not None and eb is not None and (ea.sha, ea.mode) == (eb.sha, eb.mode):
-                continue
-            path = f"{prefix}{name}"
-            a_tree = ea.sha if ea is not None and ea.type == "tree" else None
-            b_tree = eb.sha if eb is not None and eb.type == "tree" else None
-            if a_tree or b_tree:
-                todo.append((path + "/", a_tree, b_tree))
-            a_file = (ea.mode, ea.sha) if ea is not None and ea.type != "tree" else None
-            b_file = (eb.mode, eb.sha) if eb is not None and eb.type != "tree" else None
-            if a_file != b_file:
-                out[path] = TreeChange(a_file, b_file)
-    return out
 
 
 def _matches(abbrev: str, side: tuple[str, str] | None) -> bool:

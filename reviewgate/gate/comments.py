@@ -108,7 +108,7 @@ def dedupe(forge: Forge, number: int, login: str, markers: list[str],
 
 def slim_round(r: Round) -> Round:
     """An older round as kept in the history: its findings dropped (only the latest round's
-    findings are compared against)."""
+    findings are compared against); its cost and outcome ledger entry kept."""
     return Round(head_sha=r.head_sha, decision=r.decision, tallies=r.tallies,
                  fired_by=r.fired_by, at=r.at, base_sha=r.base_sha, mode=r.mode,
-                 merge_base=r.merge_base)
+                 merge_base=r.merge_base, cost=r.cost, outcome=r.outcome)

@@ -5,26 +5,21 @@ comment's round history.
 compare API (:meth:`reviewgate.forge.base.Forge.compare`): ancestry from it, the incremental diff
 from it when the forge serves one (GitHub), otherwise built file by file from the two commits'
 texts over the files their git trees say differ (Forgejo, Gitea: ``read_file`` at both SHAs,
-:func:`reviewgate.core.changeset.file_diff`).
+:func:`reviewgate.forge.changes.commit_diff`).
 Any forge error means "no usable history", so the round is whole.
 """
 
 from __future__ import annotations
 
 from ..core.carry import CarriedFinding, number_carried
-from ..core.changeset import file_diff, quote_path
 from ..core.errors import ForgeError
 from ..core.paths import UnsafePath
 from ..ensemble.incremental import HistoryUnavailable, PreviousRound
 from ..forge.base import Comparison, Forge, safe_message
+from ..forge.changes import MAX_FILES, commit_diff
 from ..publish.render import Round
-from .binding import tree_changes
 
 __all__ = ["ForgeHistory", "previous_from_rounds"]
-
-#: Most files diffed one by one (two reads each) before the round is made whole instead.
-MAX_FILES = 300
-
 
 class ForgeHistory:
     """:class:`~reviewgate.ensemble.incremental.History` over a forge's API."""
@@ -51,49 +46,23 @@ class ForgeHistory:
         return self._compare(old, new).ancestor
 
     def interdiff(self, old: str, new: str, paths: list[str]) -> str:
-        """The forge's diff of the two commits (GitHub), or one built from each file's texts
-        at both commits (Forgejo, Gitea), over exactly the files git's trees of the two commits
-        say differ (:func:`reviewgate.gate.binding.tree_changes`): neither Forgejo's compare
-        list (each commit against its first parent) nor a name the raw endpoint cannot serve
-        makes a file vanish. A file git holds that the raw endpoint does not give on a side
-        (a submodule, a name that is not UTF-8), or that is binary, is written as a binary
-        section: it counts as not reviewed. ``paths`` is not needed here.
+        """The diff of the two commits (:func:`reviewgate.forge.changes.commit_diff`: the
+        forge's own on GitHub, built from each file's texts over the paths git's trees say
+        differ on Forgejo and Gitea). ``paths`` is not needed here.
 
         Raises:
             HistoryUnavailable: the forge refused, a path is not a repository path, or more
                 than :data:`MAX_FILES` files would be read.
         """
         comparison = self._compare(old, new)
-        if comparison.diff is not None:
-            return comparison.diff
         try:
-            changes = tree_changes(self.forge, old, new)
-        except ForgeError as exc:
-            raise HistoryUnavailable(f"reading the trees: {safe_message(exc)}") from None
-        if len(changes) > MAX_FILES:
-            raise HistoryUnavailable(f"{len(changes)} files to compare (limit {MAX_FILES})")
-        sections = []
-        try:
-            for path in sorted(changes):
-                change = changes[path]
-                before = self.forge.read_file(path, old) if change.old else None
-                after = self.forge.read_file(path, new) if change.new else None
-                opaque = any(side is not None and side[0] in ("120000", "160000")
-                             for side in (change.old, change.new))
-                lost = (change.old is not None and before is None) or (
-                    change.new is not None and after is None)
-                if opaque or lost or "\x00" in (before or "") or "\x00" in (after or ""):
-                    a, b = quote_path(f"a/{path}"), quote_path(f"b/{path}")
-                    sections.append(f"diff --git {a} {b}\nBinary files {a} and {b} differ\n")
-                    continue
-                # bytes that are not UTF-8 stay lone surrogates: the parser marks the file
-                # undecodable (not reviewed), never "deleted" or "added"
-                sections.append(file_diff(path, before, after))
+            return commit_diff(self.forge, old, new, comparison=comparison,
+                               max_files=MAX_FILES)
         except UnsafePath as exc:
             raise HistoryUnavailable(f"not a repository path: {exc}") from None
         except ForgeError as exc:
-            raise HistoryUnavailable(f"reading a file: {safe_message(exc)}") from None
-        return "".join(sections)
+            raise HistoryUnavailable(f"comparing {old[:7]}...{new[:7]}: "
+                                     f"{safe_message(exc)}") from None
 
 
 def previous_from_rounds(rounds: list[Round]) -> PreviousRound | None:

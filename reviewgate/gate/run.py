@@ -2,21 +2,24 @@
 
 :func:`run_canary` follows one pull request from the forge to the status call:
 
-1. read the pull request (metadata, head SHA), its diff and every page of changed files;
-2. set ``pending`` on that head SHA;
-3. run the review (:func:`reviewgate.ensemble.pipeline.review_change`);
-4. upsert one comment per seat and the decision comment, found by hidden marker AND the bot's
-   login, edited in place; the decision comment keeps the last rounds (head SHA, decision,
-   tallies, who fired it, when);
-5. set the final status on the head SHA read in step 1, targeting the decision comment; if the
+1. read the pull request (metadata, head SHA, merge base);
+2. set ``pending`` on that head SHA (the run's claim);
+3. read its diff and every page of changed files, bound to the head (:mod:`.reading`: read
+   again, checked against git's trees; a head that moved is not reviewed);
+4. run the review (:func:`reviewgate.ensemble.pipeline.review_change`);
+5. upsert one comment per seat and the decision comment, found by their header line AND the
+   bot's login, edited in place; the decision comment keeps the last rounds (head SHA, merge
+   base, decision, tallies, who fired it, when) in its trailer, merged with rows written since;
+6. set the final status on the head SHA read in step 1, targeting the decision comment; if the
    head moved meanwhile, the description says the result is stale (the new head gets nothing
-   from this run, so never ``success``);
-6. optionally swap the decision labels.
+   from this run); an override that landed during the review keeps its ``success``;
+7. optionally swap the decision labels.
 
 Anything that fails after step 2 posts ``error`` with the reason: the gate never stays pending.
-The steps' parts live beside this module: :mod:`.comments` (our comments and the round
-history), :mod:`.status` (identity, run claims, ``read_gate`` for merge bots), :mod:`.reviews`
-(line comments); comment commands and overrides in :mod:`.commands` and :mod:`.override`.
+The steps' parts live beside this module: :mod:`.reading`, :mod:`.comments` (our comments and
+the round history), :mod:`.status` (identity, run claims, ``read_gate`` for merge bots),
+:mod:`.reviews` (line comments); comment commands and overrides in :mod:`.commands` and
+:mod:`.override`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..context.prompts import Prompter
-from ..core.changeset import ChangeSet, FileChange, parse_unified_diff, patch_section
 from ..core.config import Config, Profile
 from ..core.decision import STATUS_FOR
-from ..core.errors import ForgeError, ReviewgateError
+from ..core.errors import ForgeError
 from ..core.timestamps import now_iso
 from ..ensemble.fanout import Progress
 from ..ensemble.incremental import PreviousRound
@@ -39,16 +41,19 @@ from ..forge.base import Forge, PullRequest, safe_message
 from ..publish.inline import place_findings
 from ..publish.render import DECISION_MARKER, Round, render_decision, render_seat
 from ..publish.render import seat_marker, status_description
-from ..publish.rounds import carried_diff, compare, tracked
+from ..publish.rounds import carried_diff, compare, next_key, track_round
 from .comments import dedupe, own_comment, read_rounds, restore, slim_round
-from .binding import binding_problems, tree_changes
 from .comments import upsert
 from .history import ForgeHistory, previous_from_rounds
+from .reading import HeadMoved, bound_change
 from .reviews import post_review
 from .status import DECISIONS, OVERRIDE_PREFIX, claim_holder, known_login, latest_row
 from .status import learn_login, override_since, post_error
 
-__all__ = ["DIFF_REFUSED", "CanaryResult", "HeadMoved", "run_canary"]
+#: Runs of one canary before a head that keeps moving is an error.
+MOVE_TRIES = 3
+
+__all__ = ["CanaryResult", "HeadMoved", "run_canary"]
 
 @dataclass
 class CanaryResult:
@@ -63,121 +68,6 @@ class CanaryResult:
     skipped: bool = False
     record: Record | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-class HeadMoved(ReviewgateError):
-    """The pull request's head or merge base changed while the gate read its diff: what was
-    read may belong to another commit, so nothing read is reviewed (``pr``: the new state)."""
-
-    def __init__(self, old: PullRequest, new: PullRequest):
-        super().__init__(f"the head moved from {old.head_sha[:12]} to {new.head_sha[:12]} "
-                         f"(merge base {old.merge_base[:12] or '?'} -> "
-                         f"{new.merge_base[:12] or '?'}) while its diff was read")
-        self.pr = new
-
-
-#: Status codes with which a forge refuses the whole diff as too large (GitHub: 406 "the diff
-#: exceeded the maximum number of files (300)" or lines (20,000), code ``too_large``; some
-#: endpoints answer 422).
-DIFF_REFUSED = (406, 413, 422)
-#: Reads of the diff before one that is not the head's (a push and a force-push back while it
-#: was read, again and again) is an error.
-READ_TRIES = 3
-#: Runs of one canary before a head that keeps moving is an error.
-MOVE_TRIES = 3
-
-
-def _change(forge: Forge, pr: PullRequest, label: str) -> ChangeSet:
-    """The change set of the pull request: the forge's unified diff, completed from the files
-    API (every page). A file missing from the diff is rebuilt from its ``patch`` when the
-    forge gives one; without one (binary, too large, or a forge that refused the whole diff)
-    it is listed with its counts and no hunk, so it counts as not reviewed. Files the forge
-    counts (``changed_files``) but neither list holds count as not reviewed too ("over a file
-    limit"), and so does a file whose lines in the diff differ from the files list's counts
-    (``FileChange.mismatch``: the parse and the forge disagree on what changed).
-
-    Raises:
-        ForgeError: the diff or the files cannot be read (a refusal as too large excepted).
-    """
-    try:
-        diff = forge.get_diff(pr.number)
-    except ForgeError as exc:
-        if exc.status_code not in DIFF_REFUSED:
-            raise
-        diff = ""
-    files = parse_unified_diff(diff)
-    seen = {f.path for f in files}
-    parsed = {}
-    for f in files:
-        parsed.setdefault(f.path, []).append(f)
-    sections = []
-    for listed in forge.list_files(pr.number):
-        if listed.filename in seen:
-            mine = parsed.get(listed.filename, [])
-            if (sum(f.added for f in mine), sum(f.removed for f in mine)) != (
-                    listed.additions, listed.deletions):
-                for f in mine:  # the forge counts other lines than the diff shows
-                    f.mismatch = True
-            continue
-        seen.add(listed.filename)
-        status = listed.status or "modified"
-        if listed.patch:
-            section = patch_section(listed.filename, listed.patch, status=status,
-                                    old_path=listed.previous_filename or None)
-            rebuilt = parse_unified_diff(section)
-            if rebuilt:
-                for f in rebuilt:  # bound by the files API's blob id; checked against its counts
-                    f.new_blob = listed.sha.lower() if status not in ("removed",
-                                                                       "deleted") else ""
-                    f.mismatch = (f.added, f.removed) != (listed.additions, listed.deletions)
-                sections.append(section)
-                files.extend(rebuilt)
-                continue
-        # no patch: lines no one can see, or a binary file (listed with no lines); only a
-        # rename or a deletion without lines has nothing to show
-        hidden = listed.additions + listed.deletions > 0 or status not in (
-            "renamed", "removed", "deleted")
-        files.append(FileChange(path=listed.filename, status=status,
-                                added=listed.additions, removed=listed.deletions,
-                                missing="without a patch" if hidden else ""))
-    unlisted = (pr.changed_files or 0) - len(seen)
-    if unlisted > 0:  # the forge counts them, its lists never named them
-        files.append(FileChange(path=f"({unlisted} more files the forge did not list)",
-                                missing="over a file limit", added=unlisted))
-    whole = ChangeSet.from_diff(diff + "".join(sections), title=pr.title, body=pr.body,
-                                head_sha=pr.head_sha, base_sha=pr.base_sha,
-                                merge_base=pr.merge_base or None, source=label)
-    return whole.model_copy(update={"files": files})
-
-
-def _bound_change(forge: Forge, pr: PullRequest, label: str) -> tuple[PullRequest, ChangeSet]:
-    """The change set of ``pr``'s head against its merge base, bound to them: the pull request
-    is read again after its diff and files (a new head or merge base raises :class:`HeadMoved`:
-    what was read may belong to another commit), then the diff is checked against git's trees
-    of the two commits (:mod:`reviewgate.gate.binding`): the same paths, the same blob ids in
-    its ``index`` lines. A diff that is not the head's (a push and a force-push back while it
-    was read) is read again.
-
-    Raises:
-        HeadMoved: the head or the merge base changed.
-        ForgeError: a read failed, or the diff was not the head's for :data:`READ_TRIES`
-            reads ("not reviewed").
-    """
-    changes = None
-    problems: list[str] = []
-    for _ in range(READ_TRIES):
-        change = _change(forge, pr, label)
-        now = forge.get_pull(pr.number)
-        if (now.head_sha, now.merge_base) != (pr.head_sha, pr.merge_base):
-            raise HeadMoved(pr, now)
-        if changes is None:
-            changes = tree_changes(forge, pr.merge_base or pr.base_sha, pr.head_sha)
-        problems = binding_problems(change.files, changes)
-        if not problems:
-            return now, change
-        pr = now
-    raise ForgeError(f"not reviewed: the diff pull request #{pr.number} serves is not "
-                     f"{pr.head_sha[:12]}'s ({'; '.join(problems[:3])[:300]})")
 
 
 def _swap_labels(forge: Forge, number: int, labels: dict[str, str], decision: str) -> None:
@@ -376,13 +266,14 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     comments = forge.list_comments(number)
     decision_comment = own_comment(comments, login, DECISION_MARKER)
     rounds = read_rounds(decision_comment.body) if decision_comment else []
-    pr, change = _bound_change(forge, pr, label)
+    pr, change = bound_change(forge, pr, label)
     previous = _bound_to_status(forge, previous_from_rounds(rounds), context, login)
     record = review_change(change, config=config, profile_name=name, prompter=prompter,
                            on_progress=on_progress, cache_read=not force,
                            reader=forge.read_file, previous=previous,
                            history=ForgeHistory(forge), whole=force,
-                           no_previous="no earlier reviewed round on this pull request")
+                           no_previous="no earlier reviewed round on this pull request",
+                           spent_usd=sum(r.cost for r in rounds))
     if profile.demo:  # fail closed: a demo model never passes the gate; one final state
         record.decision = record.decision.model_copy(update={
             "decision": "error", "state": "error",
@@ -406,13 +297,17 @@ def _review_and_publish(forge: Forge, pr: PullRequest, *, config: Config, name: 
     decision, state = record.decision.decision, record.decision.state
     placed = place_findings(record.decision.clusters, change.files)
     plan = record.input.round
+    prior = next((r for r in reversed(rounds) if r.findings is not None), None)
+    findings, outcome = track_round(record, prior.findings if prior else None,
+                                    next_key([r.outcome for r in rounds],
+                                             prior.findings if prior else None))
     current = Round(head_sha=pr.head_sha, decision=decision + (" (stale)" if stale else ""),
                     tallies=record.decision.tally_line(), fired_by=fired_by, at=now_iso(),
-                    findings=tracked(record.decision.clusters), base_sha=pr.base_sha,
+                    findings=findings, base_sha=pr.base_sha,
                     config=record.config.digest, mode=plan.mode,
                     unreviewed=record.decision.coverage.files[:200],
-                    merge_base=pr.merge_base or pr.base_sha)
-    prior = next((r for r in reversed(rounds) if r.findings is not None), None)
+                    merge_base=pr.merge_base or pr.base_sha, cost=record.usage.cost_usd,
+                    outcome=outcome)
     since = None
     if prior is not None:
         since = (prior, carried_diff(record.decision) if plan.incremental

@@ -70,9 +70,14 @@ def name_list(paths: list[str], *, inline: int = NAMES_INLINE,
 class Round:
     """One row of the decision comment's history: a past or current round. ``findings``: the
     round's consolidated findings (:func:`reviewgate.publish.rounds.tracked`), kept for the latest
-    round only (None for older ones). What an incremental round needs of it: ``base_sha``,
-    ``config`` (the profile's configuration digest) and ``unreviewed`` (files no reviewer saw,
-    latest round only); ``mode`` is what the round reviewed (``whole``/``incremental``)."""
+    round only (None for older ones). What an incremental round needs of it: ``merge_base``
+    (the commit the reviewed diff started from; ``base_sha`` is the base branch's tip then),
+    ``config`` (the configuration digest) and ``unreviewed`` (files with lines no quorum saw,
+    latest round only); ``mode`` is what the round reviewed (``whole``/``incremental``). A
+    decision holds for (``merge_base``, ``head_sha``). ``cost``: what the round spent on models,
+    USD (the pull request budget sums it). ``outcome``: the round's entry in the pull request's
+    outcome ledger (:func:`reviewgate.publish.rounds.track_round`: findings raised, resolved,
+    dropped, what each ballot cost), kept for every round; None for an override."""
 
     head_sha: str
     decision: str
@@ -85,6 +90,8 @@ class Round:
     unreviewed: list[str] | None = None
     mode: str = ""
     merge_base: str = ""
+    cost: float = 0.0
+    outcome: dict | None = None
 
 
 @functools.lru_cache(maxsize=1)

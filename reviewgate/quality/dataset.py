@@ -4,21 +4,28 @@ The format (``dataset.json``; README, "Measuring review quality")::
 
     {"name", "source", "judge",
      "prs": [{"id", "title", "url",
-              "golden": [{"id", "comment", "severity"}],
+              "golden": [{"id", "comment", "severity", "path"?, "line"?, "side"?, "commit"?}],
               "recorded": {REVIEWER: [{"text", "path", "line", "golden"}]},
-              "diff"?, "body"?, "expect"?}]}
+              "diff"?, "body"?, "expect"?, "pr"?, "commit"?}],
+     "build"?: {...}}
 
 ``recorded`` are findings another reviewer produced, each labelled with the id of the golden
 comment a judge matched it to (or null). ``diff`` is a path inside the dataset's folder, or an
 http(s) URL fetched only when asked (:mod:`reviewgate.quality.sources` checks and reads it);
-``expect`` is ``merge`` for a clean pull request. Imports: stdlib and pydantic only.
+``expect`` is ``merge`` for a clean pull request. A golden comment taken from a review
+(``reviewgate dataset build``, :mod:`reviewgate.quality.harvest`) keeps where it was written:
+``path``, ``line`` on ``side`` (``RIGHT`` the new file, ``LEFT`` the old) of the diff from the
+merge base to ``commit``; an entry keeps its pull request's number (``pr``: several entries of
+one pull request are one pull request in the per-pull-request figures) and the ``commit`` its
+diff ends at; ``build`` is what the builder read and left out. Imports: stdlib and pydantic
+only.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,13 +35,25 @@ __all__ = ["Dataset", "EvalPR", "Golden", "RecordedFinding", "load_dataset"]
 
 
 class Golden(BaseModel):
-    """A real issue of the pull request, as a human reviewer wrote it."""
+    """A real issue of the pull request, as a human reviewer wrote it; where it was written
+    when known (``path``, ``line`` on ``side`` of the diff ending at ``commit``)."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str
     comment: str
     severity: str = "medium"
+    path: str | None = None
+    line: int | None = None
+    side: Literal["RIGHT", "LEFT"] | None = None
+    commit: str | None = None
+
+    @property
+    def location(self) -> str:
+        """``path:line``, ``path`` or empty."""
+        if not self.path:
+            return ""
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
 
 
 class RecordedFinding(BaseModel):
@@ -68,6 +87,13 @@ class EvalPR(BaseModel):
     diff: str | None = None
     body: str | None = None
     expect: Literal["merge"] | None = None
+    pr: int | None = None
+    commit: str | None = None
+
+    @property
+    def pull(self) -> str:
+        """The pull request this entry belongs to: its number, else the entry's own id."""
+        return f"#{self.pr}" if self.pr is not None else self.id
 
 
 class Dataset(BaseModel):
@@ -79,6 +105,7 @@ class Dataset(BaseModel):
     source: str = ""
     judge: str = ""
     prs: list[EvalPR]
+    build: dict[str, Any] = Field(default_factory=dict)
     path: Path | None = None
 
     @property

@@ -10,17 +10,21 @@ Two modes:
   inside the dataset's folder, or a URL with ``allow_urls``: :mod:`reviewgate.quality.sources`);
   each consolidated cluster is matched to the golden comments by the deterministic matcher below or
   by a judge seat (``--judge SEAT``: one ``{"match": bool}`` question per cluster and golden
-  comment), then scored; the false-block rate, cost and latency are added.
+  comment), then scored; the golden comments found and missed, why an entry did not merge
+  (its findings and votes, only its unreviewed lines, or an ``error``), cost, tokens and
+  latency are added, per entry and per seat (:mod:`reviewgate.quality.scoring`). Ballots come
+  from the verdict cache when it holds them, so a second run of a dataset calls no model.
 
 The deterministic matcher is the consolidation's own similarity (:mod:`reviewgate.core.consolidate`)
-between a cluster's text and each golden comment: a match at :data:`MATCH_THRESHOLD` or above.
+between a cluster's text and each golden comment (and their locations, when the golden comment
+keeps where it was written): a match at :data:`MATCH_THRESHOLD` or above.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pydantic import BaseModel
 
@@ -34,8 +38,11 @@ from ..core.decision import Cluster, decide
 from ..core.errors import UserError
 from ..context.prompts import Prompter
 from ..providers import Provider
-from .scoring import ClusterOutcome, PRScore, Report, score_pr, summarize
+from .scoring import ClusterOutcome, PRScore, Report, SeatScore, score_pr, summarize
 from ..core.verdict import Ballot, Finding, Verdict
+
+if TYPE_CHECKING:
+    from ..ensemble.record import Record
 
 __all__ = ["MATCH_THRESHOLD", "evaluate_live", "evaluate_recorded", "match_golden",
            "recorded_ballots"]
@@ -114,13 +121,49 @@ def match_golden(clusters: list[Cluster], pr: EvalPR) -> list[list[str]]:
     """The golden ids each cluster names, by text similarity (deterministic, offline)."""
     if not clusters or not pr.golden:
         return [[] for _ in clusters]
-    items = [Item(ballot=f"golden-{g.id}", text=g.comment) for g in pr.golden]
+    items = [Item(ballot=f"golden-{g.id}", text=g.comment, location=g.location)
+             for g in pr.golden]
     items += [Item(ballot=f"cluster-{k}", text=_cluster_text(c), location=c.location)
               for k, c in enumerate(clusters)]
     sim = similarity_matrix(items)
     g = len(pr.golden)
     return [[pr.golden[j].id for j in range(g) if sim[g + k][j] >= MATCH_THRESHOLD]
             for k in range(len(clusters))]
+
+
+def blocked_by(record: Record) -> str | None:
+    """Why a reviewed entry did not merge: ``error``; ``unreviewed`` when the same ballots
+    with every line seen would merge (only the lines no quorum saw deferred it, DESIGN.md
+    section 4 rule 8); ``findings`` for any other deferral or split (findings and votes);
+    None when it merged."""
+    d = record.decision
+    if d.decision == "merge":
+        return None
+    if d.decision == "error":
+        return "error"
+    if d.coverage.unreviewed and d.coverage.share > d.policy.max_unreviewed_share:
+        seen = decide(record.ballots, d.policy, hats=list(record.config.profile.hats),
+                      changed_lines=d.changed_lines, changed_files=d.changed_files,
+                      groups=d.groups, consolidated_by=d.consolidated_by)
+        if seen.decision == "merge":
+            return "unreviewed"
+    return "findings"
+
+
+def _seat_scores(record: Record, outcomes: list[ClusterOutcome]) -> dict[str, SeatScore]:
+    """Per seat of the profile: golden ids its clusters matched, its votes, tokens, cost."""
+    seats = {s.name: SeatScore() for s in record.config.profile.seats}
+    for outcome in outcomes:
+        for name in set(outcome.seats):
+            if name in seats:
+                seats[name].found = sorted(set(seats[name].found) | set(outcome.matched))
+    for b in record.ballots:
+        seat = seats.setdefault(b.seat, SeatScore())
+        seat.voted_against |= b.vote == "NOT_OK"
+        seat.tokens_in += b.tokens_in
+        seat.tokens_out += b.tokens_out
+        seat.cost_usd = round(seat.cost_usd + b.cost_usd, 8)
+    return seats
 
 
 class Judgement(BaseModel):
@@ -201,12 +244,11 @@ def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None 
                            files=parse_unified_diff(text), source=f"eval {pr.id}")
         record = review_change(change, config=config, profile_name=name, providers=providers)
         clusters = record.decision.clusters
-        cost = record.usage.cost_usd
+        judge_cost = 0.0
         errors: list[str] = []
         if judge_seat is not None:
             matched, judge_cost, errors = asyncio.run(_judge(
                 clusters, pr, judge_seat, prompter, (providers or {}).get(judge_seat.name)))
-            cost += judge_cost
         else:
             matched = match_golden(clusters, pr)
         outcomes = [ClusterOutcome(title=c.title, seats=c.seats, matched=m)
@@ -214,7 +256,13 @@ def evaluate_live(dataset: Dataset, *, config: Config, profile_name: str | None 
         score = score_pr(pr.id, [g.id for g in pr.golden], outcomes,
                          decision=record.decision.decision, expect=pr.expect)
         score.consolidated_by = record.decision.consolidated_by
-        score.cost_usd = round(cost, 6)
+        score.pull = pr.pull
+        score.blocked = blocked_by(record)
+        score.seats = _seat_scores(record, outcomes)
+        score.tokens_in = sum(b.tokens_in for b in record.ballots)
+        score.tokens_out = sum(b.tokens_out for b in record.ballots)
+        score.cost_usd = round(sum(b.cost_usd for b in record.ballots) + judge_cost, 6)
+        score.paid_usd = round(record.usage.cost_usd + judge_cost, 6)
         score.latency_s = record.usage.wall_s
         if errors:
             score.error = f"{len(errors)} judge questions failed; first: {errors[0]}"
