@@ -21,7 +21,7 @@ _LAZY = {
     "ConfigError": "core.errors", "ProviderError": "core.errors", "ReviewgateError": "core.errors",
     "UserError": "core.errors",
     "Ballot": "core.verdict", "Finding": "core.verdict", "Verdict": "core.verdict",
-    "extract_verdict": "core.verdict",
+    "extract_verdict": "core.extraction",
     "Record": "ensemble.record", "load_record": "ensemble.record",
     "review_change": "ensemble.pipeline",
     "GateReading": "gate", "read_gate": "gate", "run_canary": "gate",

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewgate.core.config import SeatConfig
-from reviewgate.core.verdict import ExtractionError, extract_model, extract_verdict
+from reviewgate.core.extraction import ExtractionError, extract_model, extract_verdict
 from reviewgate.ensemble.grouping import Grouping
 from reviewgate.ensemble.questions import AskError, ask_seat
 from reviewgate.quality.evaluate import Judgement

@@ -19,7 +19,7 @@ from reviewgate.providers.base import Completion
 from reviewgate.publish.render import render_decision, render_seat
 from reviewgate.ensemble.fanout import run_review
 from reviewgate.testing import ScriptedProvider, verdict_json
-from reviewgate.core.verdict import ExtractionError, extract_verdict
+from reviewgate.core.extraction import ExtractionError, extract_verdict
 
 GOOD = json.loads(verdict_json("NOT_OK", risks=[{
     "severity": "high", "title": "Leak", "location": "a.py:1", "detail": "d",

@@ -25,7 +25,8 @@ from reviewgate.gate.history import ForgeHistory
 from reviewgate.core.carry import CarriedFinding
 from reviewgate.core.config import Policy
 from reviewgate.core.decision import decide
-from reviewgate.core.verdict import CarriedMark, ExtractionError, extract_verdict
+from reviewgate.core.extraction import ExtractionError, extract_verdict
+from reviewgate.core.verdict import CarriedMark
 from reviewgate.ensemble.record import load_record
 from reviewgate.ensemble.shadow import shadow_decide
 from reviewgate.testing import verdict_json

@@ -191,7 +191,8 @@ def test_the_seats_of_a_hat_answer_in_one_request_each_with_its_seed():
     answers that each parse as a verdict, not all the same text (the seeds differ)."""
     pytest.importorskip("xllamacpp")
     from reviewgate.core.config import SeatConfig
-    from reviewgate.core.verdict import extract_verdict, verdict_schema
+    from reviewgate.core.extraction import extract_verdict
+    from reviewgate.core.verdict import verdict_schema
     from reviewgate.providers import local
 
     seats = [SeatConfig(name=f"g{s}", provider="local", model=local.DEFAULT_MODEL, seed=s,

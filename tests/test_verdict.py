@@ -7,7 +7,8 @@ import json
 import pytest
 
 from reviewgate.testing import verdict_json
-from reviewgate.core.verdict import ExtractionError, Verdict, extract_verdict, verdict_schema
+from reviewgate.core.extraction import ExtractionError, extract_verdict
+from reviewgate.core.verdict import Verdict, verdict_schema
 
 
 def test_plain_json():

@@ -8,7 +8,7 @@ the conversion is still quadratic). Every reader of a model answer goes through 
   :data:`MAX_ANSWER_BYTES` (:mod:`reviewgate.providers.bounded_http`,
   :mod:`reviewgate.providers.local`);
 * the JSON inside an answer's text (verdicts and their carried marks, the grouping, the eval
-  judge: all through :func:`reviewgate.core.verdict.extract_model`) is decoded by :func:`loads`,
+  judge: all through :func:`reviewgate.core.extraction.extract_model`) is decoded by :func:`loads`,
   and what json-repair makes is repaired only after :func:`check_text` and kept only after
   :func:`check_value`.
 
@@ -27,7 +27,7 @@ MAX_NUMBER_CHARS    64         characters of one number literal (a confidence ne
 ==================  =========  ==============================================================
 
 A bound that is hit raises :class:`OverBounds` naming it; the callers make it an ABSTAIN
-(:class:`~reviewgate.core.verdict.ExtractionError`, which re-asks; a provider's
+(:class:`~reviewgate.core.extraction.ExtractionError`, which re-asks; a provider's
 :class:`~reviewgate.core.errors.AnswerOverBounds`, which does not). Imports: stdlib only.
 """
 

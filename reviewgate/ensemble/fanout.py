@@ -28,8 +28,8 @@ from ..core.errors import ProviderError, ProviderTimeout, redact
 from ..context.prompts import Prompter
 from ..providers import Provider, make_provider
 from ..providers.base import Completion
-from ..core.verdict import (Answer, Ballot, ExtractionError, RoundVerdict, Verdict,
-                            extract_verdict, verdict_schema)
+from ..core.extraction import ExtractionError, extract_verdict
+from ..core.verdict import Answer, Ballot, RoundVerdict, Verdict, verdict_schema
 
 __all__ = ["Progress", "complete_with_retries", "run_review"]
 

@@ -19,7 +19,8 @@ from ..core.errors import ProviderError, ProviderTimeout
 from ..providers import Provider, make_provider
 from ..core.catalogue import ballot_cost
 from .fanout import complete_with_retries
-from ..core.verdict import ExtractionError, extract_model, model_schema
+from ..core.extraction import ExtractionError, extract_model
+from ..core.verdict import model_schema
 
 __all__ = ["Asked", "AskError", "ask_seat"]
 

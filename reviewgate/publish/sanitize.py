@@ -38,7 +38,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdformat.renderer import MDRenderer
 
-from ..core.verdict import replace_surrogates
+from ..core.extraction import replace_surrogates
 from .markers import neutralize
 
 __all__ = ["FIELD_MAX", "code", "has_active_markup", "plain", "sanitize"]
