@@ -20,11 +20,13 @@ ROOT = Path(__file__).parent.parent
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``-n auto --dist loadgroup``), every test that loads the embedded
     model (marker ``model``) runs in one worker, one after another: two models never share two
-    cores, so a ballot's deadline measures the model, not the neighbour."""
+    cores, so a ballot's deadline measures the model, not the neighbour. The timing tests
+    (marker ``timing``: ratios of timings) join that worker, so the model never runs beside
+    them."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if item.get_closest_marker("model") is not None:
+        if any(item.get_closest_marker(name) is not None for name in ("model", "timing")):
             item.add_marker(pytest.mark.xdist_group("embedded-model"))
 
 
