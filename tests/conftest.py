@@ -17,6 +17,19 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n auto --dist loadgroup``), every test that loads the embedded
+    model (marker ``model``) runs in one worker, one after another: two models never share two
+    cores, so a ballot's deadline measures the model, not the neighbour. The timing tests
+    (marker ``timing``: ratios of timings) join that worker, so the model never runs beside
+    them."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if any(item.get_closest_marker(name) is not None for name in ("model", "timing")):
+            item.add_marker(pytest.mark.xdist_group("embedded-model"))
+
+
 @pytest.fixture
 def loopback() -> Iterator[Loopback]:
     """A scripted HTTP server on 127.0.0.1, closed after the test."""

@@ -1,17 +1,22 @@
 """Test doubles for the embedded model's worker process (runners of
-:mod:`reviewgate.providers.local_worker`): each stands in for llama.cpp inside the worker."""
+:mod:`reviewgate.providers.local_worker`): each stands in for the runtime inside the worker and
+answers a request (one prompt, a seed per ballot) with an answer per seed."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 
 def segfault(request: dict[str, Any]) -> dict[str, Any]:
-    """Die as a native fault would: a real SIGSEGV to the worker's own process."""
-    os.kill(os.getpid(), signal.SIGSEGV)
-    raise AssertionError("unreachable: the process is gone")
+    """Die as a native fault would: a real SIGSEGV, raised in this thread (the worker answers
+    each request from a thread of its own; ``os.kill`` may deliver the signal to another
+    thread while this one still answers). Never answers."""
+    signal.raise_signal(signal.SIGSEGV)
+    while True:  # the process is going: no answer may overtake the crash
+        time.sleep(1)
 
 
 def answer_ok(request: dict[str, Any]) -> dict[str, Any]:
@@ -21,10 +26,12 @@ def answer_ok(request: dict[str, Any]) -> dict[str, Any]:
     verdict = {"vote": "OK", "confidence": 0.7, "summary": f"worker pid {os.getpid()}",
                "risks": [], "opportunities": [], "split": False, "suggested_split": [],
                "questions": []}
-    return {"text": json.dumps(verdict), "finish": "stop", "tokens_in": 10, "tokens_out": 5}
+    answer = {"text": json.dumps(verdict), "finish": "stop", "tokens_in": 10, "tokens_out": 5}
+    return {"answers": [answer] * len(request["seeds"])}
 
 
 def huge_answer(request: dict[str, Any]) -> dict[str, Any]:
     """Answer 16 MiB of text, as a runaway runner might: more than the pipe's cap."""
-    return {"text": "x" * (16 * 1024 * 1024), "finish": "stop", "tokens_in": 10,
-            "tokens_out": 5}
+    answer = {"text": "x" * (16 * 1024 * 1024), "finish": "stop", "tokens_in": 10,
+              "tokens_out": 5}
+    return {"answers": [answer] * len(request["seeds"])}

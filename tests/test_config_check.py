@@ -31,15 +31,16 @@ def test_ollama_cloud_needs_its_key(tmp_path, capsys):
 
 
 def test_local_seat_without_the_extra_is_a_problem(tmp_path, capsys, monkeypatch):
-    """A local seat without llama-cpp-python is reported, never "ready"."""
+    """A local seat without the runtime (xllamacpp) is reported, never "ready"."""
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+                        lambda name, *a: None if name == "xllamacpp" else real(name, *a))
     cfg = write(tmp_path, "".join(f'[[profiles.p.seats]]\nname = "g{i}"\nprovider = "local"\n'
                                   'model = "gemma3-270m-q4_k_m"\n' for i in range(3)))
     assert main(["config", "check", "--config", cfg]) == 2
     out = capsys.readouterr().out
-    assert "llama_cpp not installed: pip install 'reviewgate-ensemble[local]'" in out
+    assert ("xllamacpp not installed: pip install --only-binary xllamacpp "
+            "'reviewgate-ensemble[local]'") in out
     assert "ready" not in out
 
 

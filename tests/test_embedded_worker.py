@@ -1,11 +1,13 @@
-"""The embedded model runs in a worker process: a crash of llama.cpp (a real SIGSEGV in the
-worker) ends as ABSTAIN ballots with the cause and the fix, exit 12, and in gate mode an `error`
-status on the head, never a dead gate."""
+"""The embedded model runs in a worker process: a crash of the runtime (a real SIGSEGV in the
+worker) ends as ABSTAIN ballots with the cause and where to look, exit 12, and in gate mode an
+`error` status on the head, never a dead gate."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from conftest import DATA
@@ -15,7 +17,7 @@ import reviewgate.providers.local as local
 from reviewgate.cli import main
 from reviewgate.providers import local_worker
 
-pytest.importorskip("llama_cpp")  # the local extra: LocalProvider checks it is installed
+pytest.importorskip("xllamacpp")  # the local extra: LocalProvider checks it is installed
 
 DIFF = str(DATA / "requests-6667-ssl-context" / "diff.patch")
 
@@ -31,8 +33,8 @@ def runner(monkeypatch):
 
 
 def test_a_segfault_in_the_worker_abstains_with_cause_and_fix(runner, tmp_path, capsys):
-    """The worker dies by SIGSEGV during the first ballot: every ballot abstains naming the
-    signal and the reinstall command; the review exits 12 (quorum) and writes decision.json."""
+    """The worker dies by SIGSEGV during the first request: every ballot abstains naming the
+    signal and `config check`; the review exits 12 (quorum) and writes decision.json."""
     runner("segfault")
     out = tmp_path / "decision.json"
     code = main(["review", "--diff", DIFF, "--title", "t", "--out", str(out), "--no-cache"])
@@ -43,7 +45,7 @@ def test_a_segfault_in_the_worker_abstains_with_cause_and_fix(runner, tmp_path, 
     for ballot in record["ballots"]:
         assert ballot["vote"] == "ABSTAIN"
         assert "crashed in its worker process (signal SIGSEGV)" in ballot["error"]
-        assert "--no-cache-dir --force-reinstall" in ballot["error"]
+        assert "reviewgate config check" in ballot["error"]
 
 
 def test_the_worker_is_another_process_and_answers(runner, tmp_path):
@@ -74,21 +76,37 @@ def test_gate_mode_posts_error_when_the_worker_crashes(runner, forgejo, tmp_path
     assert "Tech: 0/2 OK" in rows[-1]["description"], rows[-1]["description"]
 
 
-def test_an_amx_build_on_a_machine_without_amx_is_named_up_front(monkeypatch):
-    """A llama.cpp built with AMX on a machine that does not grant AMX is a problem with the
-    exact reinstall command; a portable build, or a machine that grants AMX, is not."""
-    native = "CPU : SSE3 = 1 | AVX2 = 1 | AMX_INT8 = 1 | AMX_BF16 = 1 | "
-    portable = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | "
-    monkeypatch.setattr(local_worker, "_amx_permitted", lambda: False)
-    problem = local_worker.runtime_problem(native)
-    assert problem and local_worker.REINSTALL in problem and "AMX" in problem
-    assert local_worker.runtime_problem(portable) is None
-    monkeypatch.setattr(local_worker, "_amx_permitted", lambda: True)
-    assert local_worker.runtime_problem(native) is None
+def test_a_cpu_the_runtime_cannot_run_on_is_named_before_loading(monkeypatch, tmp_path,
+                                                                  capsys):
+    """A CPU without AVX2 under the x86-64 wheel: the review stops with exit 2 naming it
+    before any worker starts or anything native loads (no SIGILL, no ABSTAIN by crash)."""
+    monkeypatch.setattr(local_worker, "_cpu_flags", lambda: {"sse3", "avx", "fma", "f16c"})
+    monkeypatch.setattr(local_worker.platform, "machine", lambda: "x86_64")
+    local._stop_workers()
+    code = main(["review", "--diff", DIFF, "--title", "t", "--out", str(tmp_path / "d.json"),
+                 "--no-cache"])
+    assert code == 2
+    assert "lacks AVX2, BMI2" in capsys.readouterr().err
+    assert local._workers == {}
+
+
+def test_the_worker_checks_the_cpu_before_importing_the_runtime(tmp_path):
+    """In a fresh process: with a CPU that lacks AVX2 the worker's loader refuses with the
+    reason, and xllamacpp was never imported (its native code never ran)."""
+    code = ("import sys\n"
+            "from reviewgate.providers import local_worker as w\n"
+            "w._cpu_flags = lambda: {'avx', 'fma', 'f16c', 'bmi2'}\n"
+            "w.platform.machine = lambda: 'x86_64'\n"
+            "try:\n    w.load_server('gemma3-270m-q4_k_m', 2048)\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+            "print('xllamacpp' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert "UserError this CPU lacks AVX2" in out and out.strip().endswith("False")
 
 
 def test_config_check_reports_a_runtime_problem(monkeypatch, capsys):
     """`config check` on the built-in local profile exits 2 when the runtime cannot run here."""
-    monkeypatch.setattr(local, "runtime_problem", lambda: "built with AMX: reinstall it")
+    monkeypatch.setattr(local, "runtime_problem", lambda: "this CPU lacks AVX2")
     assert main(["config", "check"]) == 2
-    assert "embedded model: built with AMX: reinstall it" in capsys.readouterr().out
+    assert "embedded model: this CPU lacks AVX2" in capsys.readouterr().out

@@ -160,7 +160,7 @@ def test_an_endless_body_abstains_with_bounded_memory(wire, body):
 @pytest.fixture
 def huge_runner(monkeypatch):
     """The embedded model's worker answers 16 MiB (a fresh worker, stopped after the test)."""
-    pytest.importorskip("llama_cpp")  # LocalProvider checks the extra is installed
+    pytest.importorskip("xllamacpp")  # LocalProvider checks the extra is installed
     local._stop_workers()
     monkeypatch.setattr(local, "RUNNER", "crashing_model:huge_answer")
     yield

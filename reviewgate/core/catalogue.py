@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .config import SeatConfig
+from typing import Protocol
 
 __all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_OUTPUT", "DEFAULT_MAX_OUTPUT_REASONING",
-           "KNOWN_MODELS", "ModelInfo", "ballot_cost", "lookup"]
+           "KNOWN_MODELS", "ModelInfo", "Priced", "ballot_cost", "lookup"]
 
 #: Context window assumed for a model the table does not know (tokens).
 DEFAULT_CONTEXT_WINDOW = 32_768
@@ -112,7 +109,18 @@ def lookup(model: str) -> tuple[str, ModelInfo] | None:
     return None
 
 
-def ballot_cost(seat: SeatConfig, *, tokens_in: int, tokens_out: int, tokens_cached: int = 0,
+class Priced(Protocol):
+    """What :func:`ballot_cost` reads of a seat (a :class:`~reviewgate.core.config.SeatConfig`,
+    which imports this table: the protocol keeps the two modules out of an import circle).
+    Prices in USD per million tokens; None counts as 0."""
+
+    price_in_per_mtok: float | None
+    price_out_per_mtok: float | None
+    price_cached_per_mtok: float | None
+    price_cache_write_per_mtok: float | None
+
+
+def ballot_cost(seat: Priced, *, tokens_in: int, tokens_out: int, tokens_cached: int = 0,
                 tokens_cache_write: int = 0) -> float:
     """USD for one ballot's usage at the seat's prices (USD per million tokens).
 

@@ -29,11 +29,11 @@ _STRICT_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxim
                        "maxLength", "maxItems", "minItems", "title", "default"}
 
 
-# llama-cpp-python turns maxLength into one nested repetition per character: a 2,000-character
-# bound makes a grammar llama.cpp refuses ("number of rules ... exceeds sane defaults", seen with
-# 0.3.36). Grammars get every string capped at GRAMMAR_MAX_CHARS instead, which also bounds how
-# long a small model can ramble (about 35 tokens/s under the grammar on 2 cores, see
-# reviewgate.providers.grammar_sampler).
+# Grammars (the embedded model) get every string capped at GRAMMAR_MAX_CHARS, which bounds how
+# long a small model can ramble (a few hundred tokens at about 35 tokens/s on 2 cores; see
+# reviewgate.providers.local_worker). GBNF converters turn maxLength into one nested repetition
+# per character, so a 2,000-character bound makes a grammar llama.cpp refuses ("number of rules
+# ... exceeds sane defaults", seen with llama-cpp-python 0.3.36).
 GRAMMAR_MAX_CHARS = 160
 _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "title",
                         "default"}

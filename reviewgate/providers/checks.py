@@ -13,7 +13,7 @@ __all__ = ["profile_problems"]
 def profile_problems(profile: Profile) -> list[str]:
     """What would stop this profile from reviewing as configured: a missing credential
     variable (Ollama Cloud needs ``OLLAMA_API_KEY``), a missing extra (``local`` needs
-    llama-cpp-python and the packaged model), a llama.cpp build this machine cannot run
+    xllamacpp and the packaged model), a CPU the prebuilt runtime cannot run on
     (:func:`reviewgate.providers.local.runtime_problem`), a quorum the seats cannot meet."""
     from .local import missing_modules, runtime_problem  # at call time: tests substitute
 
@@ -27,7 +27,8 @@ def profile_problems(profile: Profile) -> list[str]:
             absent = missing_modules(seat)
             if absent:
                 problems.append(f"seat {seat.name}: {', '.join(absent)} not installed: "
-                                "pip install 'reviewgate-ensemble[local]'")
+                                "pip install --only-binary xllamacpp "
+                                "'reviewgate-ensemble[local]'")
             elif not runtime_checked:  # once: every local seat shares the runtime
                 runtime_checked = True
                 problem = runtime_problem()

