@@ -21,11 +21,7 @@ _LAZY = {
     "ConfigError": "core.errors", "ProviderError": "core.errors", "ReviewgateError": "core.errors",
     "UserError": "core.errors",
     "Ballot": "core.verdict", "Finding": "core.verdict", "Verdict": "core.verdict",
-<<<<<<< HEAD
     "extract_verdict": "core.extract",
-=======
-    "extract_verdict": "core.extract",
->>>>>>> embedded
     "Record": "ensemble.record", "load_record": "ensemble.record",
     "review_change": "ensemble.pipeline",
     "GateReading": "gate", "read_gate": "gate", "run_canary": "gate",

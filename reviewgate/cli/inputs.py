@@ -60,11 +60,7 @@ def change_from_git(spec: str) -> ChangeSet:
     """A change set from a local git range ``BASE..HEAD`` (or ``BASE...HEAD``: from the merge
     base). Title and body come from HEAD's commit message."""
     from ..core.changeset import ChangeSet
-<<<<<<< HEAD
     from ..core.extract import replace_surrogates
-=======
-    from ..core.extract import replace_surrogates
->>>>>>> embedded
 
     if "..." in spec:
         base, head = spec.split("...", 1)
