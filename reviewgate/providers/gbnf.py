@@ -26,7 +26,9 @@ __all__ = ["schema_grammar"]
 #: Between tokens: nothing or one space (llama-cpp-python's ``SPACE_RULE``).
 _BASE = {
     "space": '" "?',
-    "char": r'[^"\\] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    # JSON (RFC 8259 section 7): no raw control character inside a string; a raw newline let
+    # the model ramble to its token limit (llama.cpp's own converter excludes them the same way)
+    "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
     "boolean": '("true" | "false") space',
 }
 
