@@ -175,7 +175,7 @@ def test_ollama_models_the_daemon_forwards_to_the_cloud_are_not_free():
     assert priced(seat("llama3"))
     for model in ("gpt-oss:120b-cloud", "kimi-k2:1t-cloud", "glm-4.6:cloud", "deepseek-cloud"):
         assert not priced(seat(model)), model
-    assert not priced(seat("qwen3", base_url="https://ollama.com"))
+    assert not priced(seat("qwen3", base_url="https://ollama.com"))  # a fake seat: never called
     assert priced(seat("gpt-oss:120b-cloud", price_in_per_mtok=0.1, price_out_per_mtok=0.5))
 
 
@@ -281,27 +281,15 @@ def test_a_cancelled_run_stays_counted(forgejo, loopback, tmp_path):  # noqa: F8
     is asked; a run cancelled while the seats answer (a push cancels the CI job) leaves that
     row, and the next run counts it (attack round 3: six cancelled runs recorded $0 and the
     budget was passed)."""
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    from conftest import ROOT
+    from test_fail_closed import canary_while_seats_answer
 
     config = budget_config(tmp_path, loopback.url, "pull_request_usd = 5.0\n")
     loopback.route("POST", "/v1/chat/completions",
                    lambda seen: Reply(200, openai_body(verdict_json()), delay=20))
-    env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reviewgate.cli", "canary", "--forge", "forgejo", "--url",
-         forgejo.url, "--repo", "owner/repo", "--pr", "7", "--config", config],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = canary_while_seats_answer(forgejo, loopback, config)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not loopback.requests_to("/v1/chat/completions"):
-            time.sleep(0.05)
         [decision] = [c for c in ours(forgejo) if "reviewgate:decision" in c["body"]]
         [held] = read_rounds(decision["body"])  # written before the first model call
         proc.send_signal(signal.SIGTERM)

@@ -53,6 +53,21 @@ def test_demo_profile_never_posts_success(forgejo, loopback, tmp_path, capsys): 
     assert not any(r["status"] == "success" for r in forgejo.status_rows(HEAD))
 
 
+def canary_while_seats_answer(forgejo, loopback, config: str) -> subprocess.Popen:  # noqa: F811
+    """`reviewgate canary` on the Forgejo double's pull request 7 in its own process, returned
+    once the first model request arrived (the seats are answering)."""
+    env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reviewgate.cli", "canary", "--forge", "forgejo", "--url",
+         forgejo.url, "--repo", "owner/repo", "--pr", "7", "--config", config],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not loopback.requests_to("/v1/chat/completions"):
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigterm_during_review_posts_error(forgejo, loopback, tmp_path):  # noqa: F811
     """A cancelled job (SIGTERM while the models think) sets error with the reason, not pending."""
     config = write_config(tmp_path, loopback.url)
@@ -61,16 +76,8 @@ def test_sigterm_during_review_posts_error(forgejo, loopback, tmp_path):  # noqa
     Path(config).write_text(Path(config).read_text().replace("timeout_s = 5", "timeout_s = 120"))
     loopback.route("POST", "/v1/chat/completions",
                    lambda seen: Reply(200, openai_body(verdict_json()), delay=20))
-    env = {**os.environ, "REVIEWGATE_FORGE_TOKEN": "bot-token",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reviewgate.cli", "canary", "--forge", "forgejo", "--url",
-         forgejo.url, "--repo", "owner/repo", "--pr", "7", "--config", config],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = canary_while_seats_answer(forgejo, loopback, config)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not loopback.requests_to("/v1/chat/completions"):
-            time.sleep(0.05)
         assert forgejo.status_rows(HEAD)[-1]["status"] == "pending"
         proc.send_signal(signal.SIGTERM)
         # about 1 s on an idle machine; the bound is for a runner busy with other test workers
