@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_rendered import ALLOWED, SEATS, render_html, run, walk
 
@@ -125,3 +125,27 @@ def test_what_a_forge_would_link_or_reference_stays_text():
     for ref in ("linux#1", "GH-3", "#4", "repo@0cc1"):
         assert ref not in out, out
     assert "torvalds/linux#\u200b1" in out  # still readable
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="`` ab<>[]()*_\\\n&!|\u200b", max_size=30),
+       st.sampled_from(["code", "text", "cell"]),
+       st.sampled_from(["<img src=x>", "``<img src=x>", "a`b``<img src=x>```", "```<img src=x>"]))
+@example("x ` ` y", "cell", "``<img src=x>")
+@example('api_key=`Kq7abcdefgh12`x"y` `[click](https://attacker.example/)`', "cell",
+         'token=&quot;abcdefgh1234`x"y``x"y``<img src=x>`')
+def test_a_sanitized_field_never_reaches_into_the_next(text, kind, after):
+    """Fields are written side by side on one line; whatever one field holds, the code span
+    written after it keeps its own text (found by the property test above: a model's ` ` became
+    an empty code span, a bare run of two backticks, which the backticks inside the next field's
+    code span closed, and its `<img>` went live)."""
+    from reviewgate.publish.sanitize import code, sanitize
+
+    if kind == "text":  # a block of its own (a detail, a recommendation), then the next one
+        markdown = f"{sanitize(text)}\n\nnext ({code(after)})"
+    else:  # inline, the next field on the same line
+        field = code(text) if kind == "code" else sanitize(text, cell=True)
+        markdown = f"- {field} ({code(after)})"
+    html = render_html(markdown)
+    assert "<img" not in html, (markdown, html)
+    assert any("<img src=x>" in c for c in walk(markdown).codes), (markdown, html)

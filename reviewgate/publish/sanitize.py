@@ -73,8 +73,14 @@ def _text(content: str) -> Token:
 
 
 def _code(content: str) -> Token:
-    return Token("code_inline", "code", 0, markup="`",
-                 content=neutralize(" ".join(content.split())))
+    """An inline code token of ``content`` (blanks folded, markers neutralized); a span with
+    nothing left is a space of text: an empty code span renders as a bare run of two backticks,
+    which a later field's backticks on the same line would close (the text between becoming
+    code, and the code after it live Markdown)."""
+    folded = neutralize(" ".join(content.split()))
+    if not folded:
+        return _text(" " if content else "")
+    return Token("code_inline", "code", 0, markup="`", content=folded)
 
 
 def _inline(children: list[Token]) -> list[Token]:
