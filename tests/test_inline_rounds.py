@@ -75,7 +75,7 @@ def test_findings_on_diff_lines_become_one_comment_review(fake, loopback, tmp_pa
     assert comment["old_position"] == 0
     assert "**`high`**" in comment["body"] and "corroborated by 2 seats" in comment["body"]
     assert "tech-a" in comment["body"] and "tech-b" in comment["body"]
-    assert "*Recommendation:* Load the default bundle" in comment["body"]
+    assert "*Recommendation:*\n\nLoad the default bundle" in comment["body"]
     body = decision_body(fake)
     assert "CA bundle" in body and "· 💬 on a diff line" in body
     assert "**Module docstring typo** (`src/requests/adapters.py:10`)" in body
