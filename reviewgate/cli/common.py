@@ -21,14 +21,14 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from ..core.errors import redact
+from ..core.errors import UserError, redact
 
 if TYPE_CHECKING:
     from ..ensemble.record import Record
 
 __all__ = ["EXIT_ERROR", "EXIT_FOR", "EXIT_NOT_DECIDED", "EXIT_NOT_PASSED", "EXIT_USAGE",
            "actions_outputs",
-           "add_command", "err"]
+           "add_command", "err", "forge_target"]
 
 EXIT_FOR = {"merge": 0, "defer": 10, "split": 11, "error": 12}
 EXIT_USAGE = 2
@@ -37,6 +37,24 @@ EXIT_ERROR = 12
 EXIT_NOT_DECIDED = 13
 #: gate-status: decided, and not a pass (defer, split, error).
 EXIT_NOT_PASSED = 14
+
+
+def forge_target(args: argparse.Namespace) -> tuple[str, str, str]:
+    """``(kind, url, repo)`` of the forge a command talks to: ``--forge``/``--url``/``--repo``,
+    else the Actions environment (``REVIEWGATE_FORGE``, ``GITHUB_SERVER_URL``,
+    ``GITHUB_REPOSITORY``); the kind defaults to github for github.com, forgejo otherwise.
+
+    Raises:
+        UserError: no URL or no repository.
+    """
+    url = args.url or os.environ.get("GITHUB_SERVER_URL")
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not url or not repo:
+        raise UserError("--url and --repo are required outside Actions "
+                        "(GITHUB_SERVER_URL / GITHUB_REPOSITORY)")
+    kind = args.forge or os.environ.get("REVIEWGATE_FORGE") or (
+        "github" if "github.com" in url else "forgejo")
+    return kind, url, repo
 
 
 def err(message: str) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import sys
 
-from ..core.errors import UserError
 from ..core.retry import MAX_RETRY_AFTER_S
 
 __all__ = ["add_dataset_commands"]
@@ -46,13 +45,9 @@ def cmd_dataset_build(args: argparse.Namespace) -> int:
     from ..quality.harvest import BuildEvent, build_dataset
     from .progress import build_progress
 
-    url = args.url or os.environ.get("GITHUB_SERVER_URL")
-    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
-    if not url or not repo:
-        raise UserError("--url and --repo are required outside Actions "
-                        "(GITHUB_SERVER_URL / GITHUB_REPOSITORY)")
-    kind = args.forge or os.environ.get("REVIEWGATE_FORGE") or (
-        "github" if "github.com" in url else "forgejo")
+    from .common import forge_target
+
+    kind, url, repo = forge_target(args)
     token = forge_token()
     if token is None:
         print("warning: no forge token (REVIEWGATE_FORGE_TOKEN): public repositories only, "

@@ -48,13 +48,9 @@ def _pr_from_event(event: dict[str, Any]) -> int | None:
 def _forge(args: argparse.Namespace, config_bot: str | None):
     from ..forge import forge_token, make_forge
 
-    url = args.url or os.environ.get("GITHUB_SERVER_URL")
-    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
-    if not url or not repo:
-        raise UserError("--url and --repo are required outside Actions "
-                        "(GITHUB_SERVER_URL / GITHUB_REPOSITORY)")
-    kind = args.forge or os.environ.get("REVIEWGATE_FORGE") or (
-        "github" if "github.com" in url else "forgejo")
+    from .common import forge_target
+
+    kind, url, repo = forge_target(args)
     token = forge_token()
     if token is None:
         raise UserError("no forge token: set REVIEWGATE_FORGE_TOKEN (a bot token with write "
