@@ -160,15 +160,24 @@ def _cancel_on_sigterm() -> None:
     one seat's error handler took it for that seat's failure (seen: a cancel scope's
     ``RuntimeError``, one ABSTAIN, and the review went on to ``success``). ``CancelledError`` is
     caught by no seat's handler; ``asyncio.run`` raises it with the name.
+
+    The cancelling is handed to the loop with ``call_soon_threadsafe``, which wakes its
+    selector: a handler runs while the loop waits in ``select()``, which is then resumed with
+    the timeout it had (PEP 475), so cancellations made in the handler itself waited for the
+    next socket event: the run went on until the models answered (20 s in the test; up to a
+    seat's timeout in a CI job, past the runner's grace before SIGKILL).
     """
+    def cancel_all(loop: asyncio.AbstractEventLoop, name: str) -> None:
+        for task in asyncio.all_tasks(loop):
+            task.cancel(name)
+
     def handler(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise KeyboardInterrupt(name) from None
-        for task in asyncio.all_tasks(loop):
-            task.cancel(name)
+        loop.call_soon_threadsafe(cancel_all, loop, name)
 
     try:
         signal.signal(signal.SIGTERM, handler)

@@ -53,25 +53,22 @@ def unquote_path(text: str) -> str:
     if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
         return text
     body, out, i = text[1:-1], bytearray(), 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            octal = body[i + 1:i + 4]
-            if len(octal) == 3 and all(c in "01234567" for c in octal):
-                out.append(int(octal, 8) & 0xFF)
-                i += 4
-                continue
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-                continue
-        if ch == "\\":
-            raise InputError(f"malformed quoted path in the diff (git-config(1) core.quotePath "
-                             f"escapes are \\NNN octal or one of {''.join(sorted(_ESCAPES))}): "
-                             f"{text[:200]!r}")
-        out.extend(ch.encode("utf-8", "surrogateescape"))
-        i += 1
+    while (slash := body.find("\\", i)) >= 0:  # the text between escapes is copied whole
+        out += body[i:slash].encode("utf-8", "surrogateescape")
+        octal = body[slash + 1:slash + 4]
+        if len(octal) == 3 and all(c in "01234567" for c in octal):
+            out.append(int(octal, 8) & 0xFF)
+            i = slash + 4
+            continue
+        nxt = body[slash + 1:slash + 2]
+        if nxt and nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i = slash + 2
+            continue
+        raise InputError(f"malformed quoted path in the diff (git-config(1) core.quotePath "
+                         f"escapes are \\NNN octal or one of {''.join(sorted(_ESCAPES))}): "
+                         f"{text[:200]!r}")
+    out += body[i:].encode("utf-8", "surrogateescape")
     return out.decode("utf-8", "replace")
 
 _QUOTE_BACK = {v: k for k, v in _ESCAPES.items()}

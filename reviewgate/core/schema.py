@@ -31,9 +31,10 @@ _STRICT_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaxim
 
 # Grammars (the embedded model) get every string capped at GRAMMAR_MAX_CHARS, which bounds how
 # long a small model can ramble (a few hundred tokens at about 35 tokens/s on 2 cores; see
-# reviewgate.providers.local_worker). GBNF converters turn maxLength into one nested repetition
-# per character, so a 2,000-character bound makes a grammar llama.cpp refuses ("number of rules
-# ... exceeds sane defaults", seen with llama-cpp-python 0.3.36).
+# reviewgate.providers.local_worker and reviewgate.providers.llg_grammar). GBNF converters turn
+# maxLength into one nested repetition per character, so a 2,000-character bound made a
+# grammar llama.cpp refused ("number of rules ... exceeds sane defaults", llama-cpp-python
+# 0.3.36); the embedded model's grammar is llguidance's now, but the cap still bounds rambling.
 GRAMMAR_MAX_CHARS = 160
 _GRAMMAR_UNSUPPORTED = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "title",
                         "default"}

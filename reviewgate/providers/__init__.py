@@ -8,9 +8,12 @@ seat runs.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from ..core.config import SeatConfig
 from .base import Completion, Provider
+
+if TYPE_CHECKING:  # the embedded model's worker imports this package without pydantic
+    from ..core.config import SeatConfig
 
 __all__ = ["REGISTRY", "Completion", "Provider", "make_provider"]
 

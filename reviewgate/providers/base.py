@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import Any, AsyncContextManager, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, AsyncContextManager, ClassVar, Literal, Protocol
 
-from ..core.config import SeatConfig
 from ..core.errors import MissingCredentials
+
+if TYPE_CHECKING:  # the embedded model's worker imports this package without pydantic
+    from ..core.config import SeatConfig
 
 __all__ = ["Completion", "Finish", "Provider", "resolve_key"]
 
