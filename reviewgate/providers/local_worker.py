@@ -23,7 +23,9 @@ key, so no other process of the machine can use it; the slot and metrics endpoin
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import os
 import platform
 import secrets
@@ -88,14 +90,20 @@ def runtime_problem(flags: set[str] | None = None, machine: str | None = None) -
 
 def grammar(schema: dict[str, Any]) -> str:
     """The llguidance grammar of ``schema`` (:func:`reviewgate.providers.llg_grammar.
-    schema_grammar`: one optional space between tokens, every bound of the schema kept).
+    schema_grammar`: one optional space between tokens, every bound of the schema kept),
+    converted once per schema for the worker's life (every hat sends the same one).
 
     Raises:
         ValueError: a schema shape the converter does not support.
     """
+    return _grammar_of(json.dumps(schema))  # key order kept: properties come in order
+
+
+@functools.lru_cache(maxsize=16)
+def _grammar_of(schema_json: str) -> str:
     from .llg_grammar import schema_grammar
 
-    return schema_grammar(schema)
+    return schema_grammar(json.loads(schema_json))
 
 
 _servers: dict[tuple[str, int], Any] = {}
