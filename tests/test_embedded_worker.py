@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from test_canary import HEAD, forgejo  # noqa: F401 - the fixture
 
 import reviewgate.providers.local as local
 from reviewgate.cli import main
+from reviewgate.core.config import load_config
 from reviewgate.providers import local_worker
 
 pytest.importorskip("xllamacpp")  # the local extra: LocalProvider checks it is installed
@@ -74,6 +76,56 @@ def test_gate_mode_posts_error_when_the_worker_crashes(runner, forgejo, tmp_path
     rows = forgejo.status_rows(HEAD)
     assert [r["status"] for r in rows] == ["pending", "error"]
     assert "Tech: 0/2 OK" in rows[-1]["description"], rows[-1]["description"]
+
+
+def test_the_model_loads_before_the_first_ballot_is_asked(runner, monkeypatch, tmp_path):
+    """`review` warms the worker up once the diff is read: its first request is a warm-up
+    naming the seats' model and context size, before the two hat requests; the warm-up's own
+    answer is dropped, and each ballot gets its request's answer."""
+    record = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("RECORD_REQUESTS", str(record))
+    runner("recording")
+    out = tmp_path / "decision.json"
+    code = main(["review", "--diff", DIFF, "--title", "t", "--out", str(out), "--no-cache"])
+    requests = [json.loads(line) for line in record.read_text().splitlines()]
+    assert code == 0
+    assert requests[0] == {"warm_up": True, "model": "gemma3-270m-q4_k_m", "n_ctx": 8192,
+                           "seeds": None}
+    assert [sorted(r["seeds"]) for r in requests[1:]] == [[1, 2, 3], [1, 2, 3]]
+    assert all(not r["warm_up"] for r in requests[1:])
+    assert [b["vote"] for b in json.loads(out.read_text())["ballots"]] == ["OK"] * 6
+
+
+def test_a_worker_only_warmed_up_is_killed_at_exit(runner):
+    """Nothing asked the model (every ballot cached, or nothing to review): at exit the
+    worker is killed, not waited for, even while it is still loading."""
+    runner("slow_load")
+    seat = load_config(None).profile("local")[1].seats[0]
+    local.warm_up([seat])
+    worker = local._workers[local.RUNNER]
+    local._stop_workers()
+    assert worker.proc.exitcode == -signal.SIGKILL
+
+
+def test_an_asked_worker_is_ended_by_closing_its_pipe(runner, tmp_path):
+    """A worker that answered ballots ends by itself when the gate closes its pipe (exit 0),
+    not by a kill."""
+    runner("answer_ok")
+    code = main(["review", "--diff", DIFF, "--title", "t", "--out", str(tmp_path / "d.json"),
+                 "--no-cache"])
+    worker = local._workers[local.RUNNER]
+    local._stop_workers()
+    assert code == 0 and worker.proc.exitcode == 0
+
+
+@pytest.mark.parametrize("argv", [["review", "--diff", "missing.patch"],
+                                  ["review", "--diff", DIFF, "--estimate"]])
+def test_no_worker_starts_when_no_model_will_be_asked(runner, monkeypatch, tmp_path, argv):
+    """A diff that cannot be read, or an estimate: no worker process, no model load."""
+    monkeypatch.chdir(tmp_path)
+    runner("slow_load")
+    assert main(argv) in (0, 2)
+    assert local._workers == {}
 
 
 def test_a_cpu_the_runtime_cannot_run_on_is_named_before_loading(monkeypatch, tmp_path,

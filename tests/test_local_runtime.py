@@ -158,6 +158,41 @@ def test_the_runtime_is_installed_from_a_prebuilt_wheel():
     assert all(tag.split("-")[2].startswith(published) for tag in tags), tags
 
 
+class _Package:
+    """Stands in for the model package: ``assemble`` writes a small file."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def default_output_path(self):
+        return str(self.target)
+
+    def assemble(self, path, overwrite=False):
+        if not overwrite:
+            raise ValueError("damaged")  # an existing target is checked and refused
+        with open(path, "wb") as out:
+            out.write(b"GGUF")
+        return path
+
+
+def test_assembling_removes_the_copies_a_killed_process_left(tmp_path):
+    """A half-written copy over an hour old (its process was killed) is removed when the
+    model is assembled; a fresh one (another process assembling now) is left alone."""
+    import os
+
+    from reviewgate.providers import local_model
+
+    target = tmp_path / "gemma.gguf"
+    old, fresh = tmp_path / ".gemma.gguf.abc.part", tmp_path / ".gemma.gguf.def.part"
+    for part in (old, fresh):
+        part.write_bytes(b"half")
+    stale = time.time() - local_model.STALE_PART_S - 60
+    os.utime(old, (stale, stale))
+    assert local_model._assemble(_Package(target)) == target
+    assert target.read_bytes() == b"GGUF"
+    assert not old.exists() and fresh.exists()
+
+
 @pytest.mark.model
 def test_a_local_ballot_stops_generating_at_its_deadline():
     """The deadline ends the generation itself in the worker (not only the wait for it): the
@@ -186,6 +221,28 @@ def test_a_local_ballot_stops_generating_at_its_deadline():
     assert time.monotonic() - started < 3
     assert local._worker() is worker and worker.proc.is_alive() and worker.dead is None
     assert short._run(warm, schema, 120.0).tokens_out > 0  # the model is free for the next
+
+
+@pytest.mark.model
+def test_a_warm_up_loads_the_model_and_the_next_ballot_answers():
+    """The real runtime's warm-up (the server loaded, a one-token llguidance request) is
+    answered with no answers and no error, and a ballot on the same worker then answers."""
+    pytest.importorskip("xllamacpp")
+    from reviewgate.core.config import SeatConfig
+    from reviewgate.core.schema import verdict_schema
+    from reviewgate.providers import local
+
+    seat = SeatConfig(name="g", provider="local", model=local.DEFAULT_MODEL, seed=1,
+                      context_window=2048, max_output_tokens=40, temperature=0.7)
+    local.warm_up([seat])
+    worker = local._worker()
+    event = worker.warmed[(seat.model, 2048)][0]
+    assert event.wait(120)
+    assert worker.warmed[(seat.model, 2048)][1] == {"answers": []}
+    messages = [{"role": "user", "content": "Answer with the verdict JSON: vote OK."}]
+    assert local.LocalProvider(seat)._run(messages, verdict_schema("grammar"),
+                                          120.0).tokens_out > 0
+    assert local._worker() is worker and worker.dead is None
 
 
 @pytest.mark.model

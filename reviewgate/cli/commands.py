@@ -56,13 +56,13 @@ def _load(args: argparse.Namespace) -> Config:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """``reviewgate review``: review a diff or git range and print the decision."""
-    from ..ensemble.pipeline import replay_record, review_change
-    from .progress import progress_printer
-    from ..ensemble.record import load_record
-
     if args.replay and args.previous:
         raise UserError("--previous applies to a new review, not to --replay")
     if args.replay:
+        from ..ensemble.pipeline import replay_record
+        from ..ensemble.record import load_record
+        from .progress import progress_printer
+
         record = load_record(args.replay)
         with progress_printer(record.config.profile) as on_progress:
             result = replay_record(record, source=args.replay, on_progress=on_progress)
@@ -96,6 +96,12 @@ def cmd_review(args: argparse.Namespace) -> int:
         if profile.notice:
             print(f"note: {profile.notice}", file=sys.stderr)
         previous = previous_round(args.previous) if args.previous else None
+        from ..providers import warm_up
+
+        warm_up(profile.seats)  # the embedded model loads while the prompts are built
+        from ..ensemble.pipeline import review_change
+        from .progress import progress_printer
+
         with progress_printer(profile) as on_progress:
             result = review_change(change, config=config, profile_name=name,
                                    on_progress=on_progress, cache_read=not args.no_cache,

@@ -119,6 +119,9 @@ def cmd_canary(args: argparse.Namespace) -> int:
     _cancel_on_sigterm()
     try:
         _, profile = config.profile(args.profile)
+        from ..providers import warm_up
+
+        warm_up(profile.seats)  # the embedded model loads while the pull request is fetched
         with progress_printer(profile) as on_progress:
             result = run_canary(forge, number=number, config=config, profile_name=args.profile,
                                 fired_by=args.fired_by or os.environ.get("GITHUB_ACTOR", "ci"),

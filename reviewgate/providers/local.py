@@ -5,7 +5,9 @@ The default model is Gemma 3 270M (Q4_K_M) from the PyPI package ``gemma3-270m-q
 (:mod:`reviewgate.providers.local_model`); a seat whose ``model`` is a path to a ``.gguf`` file
 loads that file instead. The server runs in one worker process per gate process
 (:mod:`reviewgate.providers.local_worker`), so a crash of the native code ends as ABSTAIN
-ballots with the reason, never as a dead gate; an answer over
+ballots with the reason, never as a dead gate. The command line starts it with :func:`warm_up`
+as soon as it knows a review will run, so the model loads while the pull request is read and
+the prompts are built; an answer over
 :data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` on its pipe is refused unread.
 
 The ballots of one hat run together (:mod:`reviewgate.providers.local_turns`): the seats send
@@ -41,7 +43,7 @@ from .local_model import DEFAULT_MODEL, model_path
 from .local_turns import Gather, Turns
 
 __all__ = ["DEFAULT_MODEL", "GATHER_WINDOW_S", "LocalProvider", "crash_reason",
-           "missing_modules", "model_path", "runtime_problem"]
+           "missing_modules", "model_path", "runtime_problem", "warm_up"]
 
 #: Seconds the first seat of a hat waits for the others before its request is sent.
 GATHER_WINDOW_S = 0.25
@@ -66,6 +68,9 @@ class _Worker:
         self.proc.start()
         child.close()
         self.dead: str | None = None
+        self.asked = False  # a ballot's request was sent (not only a warm-up)
+        #: (model, n_ctx) -> [event, answer or exception] of each warm-up request
+        self.warmed: dict[tuple[str, int], list[Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, list[Any]] = {}  # id -> [event, answer or exception]
@@ -101,6 +106,25 @@ class _Worker:
                 slot[1] = answer
                 slot[0].set()
 
+    def warm_up(self, model: str, n_ctx: int) -> threading.Event:
+        """Ask the worker to load ``model`` with ``n_ctx`` tokens per slot and build the grammar
+        runtime now (:func:`~reviewgate.providers.local_worker.warm_up`); returns at once, with
+        an event set when the worker has answered. The answer (``{"answers": []}``, or an
+        ``error``) is kept in :attr:`warmed` under ``(model, n_ctx)``: no ballot waits for
+        it, and a crash is seen by the next call, as any crash of the worker."""
+        slot: list[Any] = [threading.Event(), None]
+        with self._lock:
+            self.warmed[(model, n_ctx)] = slot
+            if self.dead:
+                slot[1] = ProviderError(self.dead)
+                slot[0].set()
+                return slot[0]
+            rid = next(self._ids)
+            self._pending[rid] = slot
+            with contextlib.suppress(OSError, ValueError):  # the reader sees the pipe close
+                self.conn.send({"warm_up": True, "model": model, "n_ctx": n_ctx, "id": rid})
+        return slot[0]
+
     def call(self, request: dict[str, Any], wait_s: float) -> dict[str, Any]:
         """Send one request and wait at most ``wait_s`` seconds for its answer, a message of
         at most :data:`~reviewgate.core.answer_bounds.MAX_ANSWER_BYTES` bytes (its length is
@@ -118,6 +142,7 @@ class _Worker:
                 raise ProviderError(self.dead)
             rid = next(self._ids)
             self._pending[rid] = slot
+            self.asked = True
             try:
                 self.conn.send({**request, "id": rid})
             except (OSError, ValueError):
@@ -132,12 +157,16 @@ class _Worker:
         return slot[1]
 
     def stop(self) -> None:
-        """End the worker (closing the pipe first, killing it if it does not exit)."""
+        """End the worker (closing the pipe first, killing it if it does not exit; at once if
+        it was only warmed up: it holds nothing, and it may be inside the model load)."""
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
         with contextlib.suppress(OSError):
             self.conn.close()
-        if self.proc.pid is not None:
+        if self.proc.pid is not None and not self.asked:
+            self.proc.kill()
+            self.proc.join(2)
+        elif self.proc.pid is not None:
             self.proc.join(2)
             if self.proc.is_alive():
                 self.proc.kill()
@@ -192,6 +221,27 @@ def runtime_problem(timeout_s: float = 120.0) -> str | None:
         return crash_reason(out.returncode) if out.returncode < 0 else (
             f"xllamacpp cannot be loaded: {out.stderr.strip()[-300:]}")
     return out.stdout.strip() or None
+
+
+def warm_up(seats: list[SeatConfig]) -> None:
+    """Start the worker process and have it load each model the ``seats`` use (with its
+    context size) and build the grammar runtime, in the background, while the gate reads the
+    pull request and builds the prompts: about 3.3 s of the first hat's wait here (1.1 s of
+    loading, 2.2 s of grammar set-up) are spent by then. Never raises and never waits: a seat
+    that cannot run (extra missing, CPU without the wheel's instructions) is left to its first
+    call, which says why. A worker that was only warmed up (every ballot cached, nothing to
+    review) is killed at exit.
+    """
+    wanted = {(seat.model, seat.context_window) for seat in seats
+              if seat.provider == "local" and not missing_modules(seat)}
+    if not wanted or local_worker.runtime_problem():
+        return
+    try:
+        worker = _worker()
+    except OSError:  # no process could be started: the first call says so
+        return
+    for model, n_ctx in sorted(wanted):
+        worker.warm_up(model, n_ctx)
 
 
 def missing_modules(seat: SeatConfig) -> list[str]:
