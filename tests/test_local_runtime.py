@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -226,23 +229,26 @@ def test_a_local_ballot_stops_generating_at_its_deadline():
 @pytest.mark.model
 def test_a_warm_up_loads_the_model_and_the_next_ballot_answers():
     """The real runtime's warm-up (the server loaded, a one-token llguidance request) is
-    answered with no answers and no error, and a ballot on the same worker then answers."""
+    answered with no answers and no error, and a ballot on the same server then answers (in
+    a process of its own, as the worker)."""
     pytest.importorskip("xllamacpp")
-    from reviewgate.core.config import SeatConfig
-    from reviewgate.core.schema import verdict_schema
-    from reviewgate.providers import local
-
-    seat = SeatConfig(name="g", provider="local", model=local.DEFAULT_MODEL, seed=1,
-                      context_window=2048, max_output_tokens=40, temperature=0.7)
-    local.warm_up([seat])
-    worker = local._worker()
-    event = worker.warmed[(seat.model, 2048)][0]
-    assert event.wait(120)
-    assert worker.warmed[(seat.model, 2048)][1] == {"answers": []}
-    messages = [{"role": "user", "content": "Answer with the verdict JSON: vote OK."}]
-    assert local.LocalProvider(seat)._run(messages, verdict_schema("grammar"),
-                                          120.0).tokens_out > 0
-    assert local._worker() is worker and worker.dead is None
+    code = (
+        "import json\n"
+        "from reviewgate.core.schema import verdict_schema\n"
+        "from reviewgate.providers import local_worker as w\n"
+        "model = 'gemma3-270m-q4_k_m'\n"
+        "print(json.dumps(w.xllamacpp_runner({'warm_up': True, 'model': model, "
+        "'n_ctx': 2048})))\n"
+        "answer = w.xllamacpp_runner({'model': model, 'n_ctx': 2048, 'messages': [{'role': "
+        "'user', 'content': 'Answer with the verdict JSON: vote OK.'}], 'schema': "
+        "verdict_schema('grammar'), 'seeds': [1], 'temperature': 0.7, 'max_tokens': 40, "
+        "'timeout_s': 120})\n"
+        "print(json.dumps(answer))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True).stdout.splitlines()
+    assert json.loads(out[0]) == {"answers": []}
+    answers = json.loads(out[1])["answers"]
+    assert len(answers) == 1 and "error" not in answers[0] and answers[0]["tokens_out"] > 0
 
 
 @pytest.mark.model

@@ -69,8 +69,6 @@ class _Worker:
         child.close()
         self.dead: str | None = None
         self.asked = False  # a ballot's request was sent (not only a warm-up)
-        #: (model, n_ctx) -> [event, answer or exception] of each warm-up request
-        self.warmed: dict[tuple[str, int], list[Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, list[Any]] = {}  # id -> [event, answer or exception]
@@ -108,21 +106,14 @@ class _Worker:
 
     def warm_up(self, model: str, n_ctx: int) -> None:
         """Ask the worker to load ``model`` with ``n_ctx`` tokens per slot and build the grammar
-        runtime now (:func:`~reviewgate.providers.local_worker.warm_up`); returns at once. The
-        answer (``{"answers": []}``, or an ``error``) comes into :attr:`warmed` under ``(model,
-        n_ctx)`` as ``[event, answer]``: no ballot waits for it, and a crash is seen by the
-        next call, as any crash of the worker."""
-        slot: list[Any] = [threading.Event(), None]
+        runtime now (:func:`~reviewgate.providers.local_worker.warm_up`); returns at once. No
+        ballot waits for its answer (dropped: it has no id); a crash is seen by the next call,
+        as any crash of the worker."""
         with self._lock:
-            self.warmed[(model, n_ctx)] = slot
-            if self.dead:
-                slot[1] = ProviderError(self.dead)
-                slot[0].set()
-                return
-            rid = next(self._ids)
-            self._pending[rid] = slot
-            with contextlib.suppress(OSError, ValueError):  # the reader sees the pipe close
-                self.conn.send({"warm_up": True, "model": model, "n_ctx": n_ctx, "id": rid})
+            if not self.dead:
+                with contextlib.suppress(OSError, ValueError):  # the reader names the cause
+                    self.conn.send({"warm_up": True, "model": model, "n_ctx": n_ctx,
+                                    "id": None})
 
     def call(self, request: dict[str, Any], wait_s: float) -> dict[str, Any]:
         """Send one request and wait at most ``wait_s`` seconds for its answer, a message of
@@ -162,15 +153,13 @@ class _Worker:
             self.conn.send(None)
         with contextlib.suppress(OSError):
             self.conn.close()
-        if self.proc.pid is not None and not self.asked:
+        if self.proc.pid is None:
+            return
+        if self.asked:
+            self.proc.join(2)
+        if self.proc.is_alive():
             self.proc.kill()
             self.proc.join(2)
-        elif self.proc.pid is not None:
-            self.proc.join(2)
-            if self.proc.is_alive():
-                self.proc.kill()
-                self.proc.join(2)
-
 
 def crash_reason(exitcode: int | None) -> str:
     """What a dead worker's exit code means for the user."""
