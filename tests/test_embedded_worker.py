@@ -107,15 +107,30 @@ def test_a_worker_only_warmed_up_is_killed_at_exit(runner):
     assert worker.proc.exitcode == -signal.SIGKILL
 
 
-def test_an_asked_worker_is_ended_by_closing_its_pipe(runner, tmp_path):
+def test_an_asked_worker_is_ended_by_closing_its_pipe(runner, tmp_path, monkeypatch):
     """A worker that answered ballots ends by itself when the gate closes its pipe (exit 0),
-    not by a kill."""
+    not by a kill (the grace is long here: a loaded CI machine is slow to end a process)."""
     runner("answer_ok")
+    monkeypatch.setattr(local, "STOP_GRACE_S", 60.0)
     code = main(["review", "--diff", DIFF, "--title", "t", "--out", str(tmp_path / "d.json"),
                  "--no-cache"])
     worker = local._workers[local.RUNNER]
     local._stop_workers()
     assert code == 0 and worker.proc.exitcode == 0
+
+
+def test_a_stopped_worker_is_waited_for_by_one_thread_only():
+    """Stopping a worker while its pipe reader sees the end of file: only one thread reaps the
+    process, so its exit code is never lost (two concurrent waits race in waitpid; the loser
+    saw ECHILD as "still running", signalled a pid already reaped and left the exit code None,
+    in about one stop in eight here). Twenty stops in a row, each must show exit 0."""
+    codes = []
+    for _ in range(20):
+        worker = local._Worker("crashing_model:answer_ok")
+        worker.call({"seeds": [1]}, 30)
+        worker.stop()
+        codes.append(worker.proc.exitcode)
+    assert codes == [0] * 20
 
 
 @pytest.mark.parametrize("argv", [["review", "--diff", "missing.patch"],

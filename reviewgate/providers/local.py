@@ -69,7 +69,11 @@ class _Worker:
         child.close()
         self.dead: str | None = None
         self.asked = False  # a ballot's request was sent (not only a warm-up)
+        self.stopping = False  # the gate closed the pipe: an end of file is not a crash
         self._lock = threading.Lock()
+        # One thread at a time waits for the process: two concurrent waits race in waitpid
+        # (the loser gets ECHILD and sees "still running", then signals a pid already reaped).
+        self._reap_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, list[Any]] = {}  # id -> [event, answer or exception]
         threading.Thread(target=self._read, daemon=True, name="reviewgate-model-pipe").start()
@@ -95,8 +99,13 @@ class _Worker:
                                f"{cap:,} bytes", AnswerOverBounds, f"answer over {cap:,} bytes")
                     self.stop()
                     return
-                self.proc.join(5)
-                self._fail(crash_reason(self.proc.exitcode), ProviderError)
+                if self.stopping:
+                    self._fail("the embedded model's worker was stopped", ProviderError)
+                    return
+                with self._reap_lock:
+                    self.proc.join(5)
+                    exitcode = self.proc.exitcode
+                self._fail(crash_reason(exitcode), ProviderError)
                 return
             with self._lock:
                 slot = self._pending.pop(answer.pop("id", None), None)
@@ -149,17 +158,19 @@ class _Worker:
     def stop(self) -> None:
         """End the worker (closing the pipe first, killing it if it does not exit; at once if
         it was only warmed up: it holds nothing, and it may be inside the model load)."""
+        self.stopping = True
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
         with contextlib.suppress(OSError):
             self.conn.close()
         if self.proc.pid is None:
             return
-        if self.asked:
-            self.proc.join(2)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(2)
+        with self._reap_lock:
+            if self.asked:
+                self.proc.join(STOP_GRACE_S)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(10)  # SIGKILL cannot be refused: this returns once it is dead
 
 def crash_reason(exitcode: int | None) -> str:
     """What a dead worker's exit code means for the user."""
@@ -173,6 +184,10 @@ def crash_reason(exitcode: int | None) -> str:
     return (f"the embedded model crashed in its worker process ({how}); run `reviewgate config "
             "check`: it names a CPU the prebuilt runtime (xllamacpp) cannot run on")
 
+
+#: Seconds a worker that answered ballots gets to exit by itself once its pipe is closed,
+#: before it is killed (a worker still decoding a ballot past its deadline does not stop).
+STOP_GRACE_S = 2.0
 
 #: The worker's runner (``module:function``); tests substitute their own.
 RUNNER = "reviewgate.providers.local_worker:xllamacpp_runner"
