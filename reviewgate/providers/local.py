@@ -172,6 +172,7 @@ class _Worker:
                 self.proc.kill()
                 self.proc.join(10)  # SIGKILL cannot be refused: this returns once it is dead
 
+
 def crash_reason(exitcode: int | None) -> str:
     """What a dead worker's exit code means for the user."""
     if exitcode is not None and exitcode < 0:
